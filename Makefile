@@ -1,0 +1,34 @@
+# imrnet-repro: the two commands a user needs are `make repro` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# torch first, pinned: on these machines this resolves to the local CPU wheel. Elsewhere, for
+# a CPU-only install, run: make setup TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.setup-done
+PROFILE ?=
+FORCE ?=
+
+.PHONY: setup test bench repro clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check $(TORCH_SPEC) 2> >(grep -v '^WARNING: Location' >&2)
+	$(PIP) install -q --disable-pip-version-check -e '.[dev]' 2> >(grep -v '^WARNING: Location' >&2)
+	@touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m pytest -q tests/bench --benchmark-enable --benchmark-only -p no:cacheprovider -s
+
+repro: setup
+	$(VENV)/bin/dvc repro $(if $(FORCE),--force,) $(if $(PROFILE),--set-param profile=$(PROFILE),)
+
+clean-venv:
+	rm -rf $(VENV)

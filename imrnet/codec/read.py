@@ -1,0 +1,461 @@
+"""Read I-frames, dense motion vectors and residuals straight from an MPEG-4 Part 2 stream.
+
+One decode pass per call with a decoder opened per call (safe in DataLoader workers):
+
+* the container is demuxed packet by packet; GOPs before ``start_gop`` are skipped without
+  decoding (their key-frame flags are checked against the decoded frame that starts the window);
+* inside the window every frame up to the last sampled P-frame of each GOP is decoded with
+  FFmpeg's ``export_mvs``; the tail of each GOP is skipped; decoding stops after the last
+  needed frame;
+* GOPs come from the decoded frames' key flags, never from frame numbers: a GOP shorter than
+  the sampled span (an irregular key frame) is an error naming the frame, not a silent shift.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+from av.video.frame import PictureType
+
+from . import mc
+from .bitstream import VolHeader, parse_vol, parse_vop
+from .errors import CorruptVideoError, ShortVideoError, UnsupportedVideoError, VideoError
+
+__all__ = ["CompressedClip", "read_compressed", "open_mpeg4", "REPRESENTATIONS", "MC_MODES"]
+
+REPRESENTATIONS = ("raw", "accumulated")
+MC_MODES = ("coviar", "exact")
+_REENCODE = "re-encode it with imrnet.codec.encode_mpeg4 (python -m imrnet.codec encode SRC DST)"
+_B, _S = int(PictureType.B), int(PictureType.S)
+
+
+@dataclass
+class CompressedClip:
+    """T GOPs of a compressed video, P sampled P-frames each (DESIGN.md's data contract).
+
+    Attributes:
+        iframes: uint8 [T, H, W, 3] RGB I-frames.
+        motion: float32 [T, P, H, W, 2] (dx, dy) in pixels: pixel (y, x) is predicted from the
+            reference at (y+dy, x+dx). ``raw``: reference = previous frame; ``accumulated``:
+            reference = the GOP's I-frame.
+        residual: int16 [T, P, H, W, 3] RGB frame minus its motion-compensated prediction.
+        iframe_index: int64 [T] decoded-frame numbers of the I-frames.
+        pframe_index: int64 [T, P] decoded-frame numbers of the sampled P-frames.
+        gop_size: the stream's key-frame distance; fps: its frame rate.
+        path, representation, mc: what was read and how.
+        start_gop: index of the first GOP read.
+        padded: GOPs appended by ``pad="repeat"`` (0 if none).
+        rounding: int8 [T, P] rounding-control bit of each sampled P-frame (exact mc).
+        rounding_source: "bitstream" (VOP headers) or "inferred" (smaller error), exact mc only.
+    """
+
+    iframes: np.ndarray
+    motion: np.ndarray
+    residual: np.ndarray
+    iframe_index: np.ndarray
+    pframe_index: np.ndarray
+    gop_size: int
+    fps: float
+    path: str = ""
+    representation: str = "raw"
+    mc: str = "coviar"
+    start_gop: int = 0
+    padded: int = 0
+    rounding: np.ndarray | None = None
+    rounding_source: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_gops(self) -> int:
+        return self.iframes.shape[0]
+
+    @property
+    def num_pframes(self) -> int:
+        return self.motion.shape[1]
+
+
+def _check_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise CorruptVideoError(path, "no such file")
+    if not os.path.isfile(path):
+        raise CorruptVideoError(path, "not a regular file")
+    if os.path.getsize(path) == 0:
+        raise CorruptVideoError(path, "empty file")
+
+
+def open_mpeg4(path: str):
+    """Open ``path`` for reading MPEG-4 Part 2: (container, video stream, VOL header or None).
+
+    Raises:
+        CorruptVideoError: missing, empty, not a container, no video stream.
+        UnsupportedVideoError: another codec, quarter-pel, GMC/sprites.
+    """
+    _check_file(path)
+    try:
+        container = av.open(path, "r", metadata_errors="ignore")
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+        raise CorruptVideoError(path, f"cannot open as a video container ({e})") from None
+    try:
+        if not container.streams.video:
+            raise CorruptVideoError(path, "no video stream")
+        stream = container.streams.video[0]
+        name = stream.codec_context.name
+        if name != "mpeg4":
+            raise UnsupportedVideoError(path, f"codec is {name!r}, not MPEG-4 Part 2; {_REENCODE}")
+        vol = parse_vol(bytes(stream.codec_context.extradata or b""))
+        _check_vol(path, vol)
+    except BaseException:
+        container.close()
+        raise
+    return container, stream, vol
+
+
+def _check_vol(path: str, vol: VolHeader | None) -> None:
+    if vol is None:
+        return
+    if vol.quarter_sample:
+        raise UnsupportedVideoError(path, f"quarter-pel motion (qpel) is not supported; {_REENCODE}")
+    if vol.sprite:
+        raise UnsupportedVideoError(path, f"GMC / sprite coding is not supported; {_REENCODE}")
+
+
+def _rgb(frame: av.VideoFrame) -> np.ndarray:
+    """uint8 [H, W, 3] RGB by swscale (BT.601, as FFmpeg converts untagged MPEG-4)."""
+    return frame.to_ndarray(format="rgb24")
+
+
+def _planes(frame: av.VideoFrame, coded: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Y, U, V planes of a yuv420p frame as uint8 arrays (copies).
+
+    With ``coded=True`` each plane keeps the columns the decoder wrote beyond the visible width,
+    up to whole macroblocks (the MPEG-4 decoder predicts from them: its edge is the coded width,
+    ``h_edge_pos``), as far as the buffer's line size holds them. Rows below the visible height
+    are not exposed by FFmpeg's frame, so there the visible edge stands in.
+    """
+    out = []
+    for i, plane in enumerate(frame.planes):
+        sub = 0 if i == 0 else 1
+        w = -(-frame.width // (1 << sub))
+        h = -(-frame.height // (1 << sub))
+        if coded:
+            w = min(plane.line_size, ((frame.width + 15) // 16) * (16 >> sub))
+        buf = np.frombuffer(plane, dtype=np.uint8).reshape(h, plane.line_size)
+        out.append(buf[:, :w].copy())
+    return out[0], out[1], out[2]
+
+
+def _yuv_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
+    """A yuv420p frame holding the given planes (to be converted exactly like decoded ones)."""
+    h, w = y.shape
+    frame = av.VideoFrame(w, h, "yuv420p")
+    for plane, data in zip(frame.planes, (y, u, v)):
+        buf = np.zeros((data.shape[0], plane.line_size), dtype=np.uint8)
+        buf[:, : data.shape[1]] = data
+        plane.update(buf)
+    return frame
+
+
+def _packets(container, stream, path: str):
+    """Non-empty packets of the video stream, numbered from 0 (= decoded-frame numbers)."""
+    n = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size:
+                yield n, packet
+                n += 1
+    except av.FFmpegError as e:
+        raise CorruptVideoError(path, f"demuxing failed after {n} frames ({e})") from None
+
+
+class _Window:
+    """The outputs of the GOPs inside the requested window, written in place.
+
+    Arrays are allocated at the first I-frame (when H and W are known) for all ``num_gops``
+    GOPs; ``done`` counts the complete ones. Scratch buffers live here too, reused per frame.
+    """
+
+    def __init__(self, num_gops: int, n_p: int, mc_mode: str):
+        self.t, self.n_p, self.mc = num_gops, n_p, mc_mode
+        self.done = 0
+        self.inferred = False
+        self.iframes = None
+
+    def allocate(self, h: int, w: int) -> None:
+        t, p = self.t, self.n_p
+        self.h, self.w = h, w
+        self.iframes = np.empty((t, h, w, 3), dtype=np.uint8)
+        self.motion = np.empty((t, p, h, w, 2), dtype=np.float32)
+        self.residual = np.empty((t, p, h, w, 3), dtype=np.int16)
+        self.iidx = np.empty(t, dtype=np.int64)
+        self.pidx = np.empty((t, p), dtype=np.int64)
+        self.rounding = np.full((t, p), -1, dtype=np.int8)
+        self.packed = mc.PackedRGB(h, w)  # scratch, reused per frame
+        self.base = np.arange(h * w, dtype=np.int64).reshape(h, w)
+
+    def pad(self, padded: int) -> None:
+        last = self.done - 1
+        for arr in (self.iframes, self.motion, self.residual, self.iidx, self.pidx, self.rounding):
+            arr[self.done:] = arr[last]
+
+
+def read_compressed(path: str | os.PathLike, *, num_gops: int = 5, pframe_stride: int = 2,
+                    start_gop: int = 0, representation: str = "raw", mc: str = "coviar",
+                    pad: str | None = None) -> CompressedClip:
+    """Read ``num_gops`` GOPs from ``start_gop`` of an MPEG-4 Part 2 video.
+
+    In each GOP the I-frame and the P-frames at key + stride*j, j = 1..P, P =
+    (gop_size-1)//stride, are returned (paper: 5 GOPs of 12, stride 2: 5 I + 25 P).
+
+    Args:
+        path: an MPEG-4 Part 2 file without B-frames (see `encode_mpeg4`).
+        num_gops: T, GOPs to read.
+        pframe_stride: take every ``pframe_stride``-th P-frame.
+        start_gop: first GOP (0-based, counted by key frames).
+        representation: "raw" (motion/residual relative to the previous frame) or
+            "accumulated" (CoViAR's accumulation back to the GOP's I-frame; mc="coviar" only).
+        mc: "coviar" (integer-pixel RGB compensation, CoViAR's numbers, our sign) or "exact"
+            (the decoder's half-pel YUV prediction; residual = RGB(frame) - RGB(prediction)).
+        pad: None (raise `ShortVideoError` if fewer complete GOPs) or "repeat" (repeat the last
+            complete GOP; `CompressedClip.padded` says how many were added).
+
+    Returns:
+        CompressedClip (see its fields for shapes and dtypes).
+
+    Raises:
+        CorruptVideoError, UnsupportedVideoError, ShortVideoError (all `VideoError`, a
+        ValueError, naming the file); ValueError for bad arguments.
+    """
+    path = os.fspath(path)
+    _check_args(num_gops, pframe_stride, start_gop, representation, mc, pad)
+    container, stream, vol = open_mpeg4(path)
+    try:
+        return _read(path, container, stream, vol, num_gops, pframe_stride, start_gop,
+                     representation, mc, pad)
+    except VideoError:
+        raise
+    except (av.FFmpegError, EOFError) as e:
+        raise CorruptVideoError(path, f"decoding failed ({e})") from None
+    finally:
+        container.close()
+
+
+def _check_args(num_gops, stride, start_gop, representation, mc_mode, pad) -> None:
+    for name, v, lo in (("num_gops", num_gops, 1), ("pframe_stride", stride, 1),
+                        ("start_gop", start_gop, 0)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
+    if mc_mode not in MC_MODES:
+        raise ValueError(f"mc must be one of {MC_MODES}, got {mc_mode!r}")
+    if representation == "accumulated" and mc_mode != "coviar":
+        raise ValueError("representation='accumulated' is CoViAR's integer-pixel accumulation: "
+                         "use it with mc='coviar'")
+    if pad not in (None, "repeat"):
+        raise ValueError(f"pad must be None or 'repeat', got {pad!r}")
+
+
+def _vop_type(packet_bytes: bytes, vol: VolHeader | None, packet) -> tuple[str, object]:
+    vop = parse_vop(packet_bytes, vol) if vol is not None else None
+    if vop is not None:
+        return vop.vop_type, vop
+    return ("I" if packet.is_keyframe else "P"), None
+
+
+def _read(path, container, stream, vol, num_gops, stride, start_gop, representation, mc_mode,
+          pad) -> CompressedClip:
+    cc = stream.codec_context
+    cc.thread_count = 1
+    cc.options = {"flags2": "+export_mvs"}
+    packets = _packets(container, stream, path)
+
+    # Look ahead (demux only) to the second key frame: the nominal GOP size fixes P.
+    ahead, keys = [], []
+    for n, packet in packets:
+        data = bytes(packet)
+        if vol is None and n == 0:
+            vol = parse_vol(data)
+            _check_vol(path, vol)
+        vtype, vop = _vop_type(data, vol, packet)
+        ahead.append((n, packet, data, vtype, vop))
+        if vtype == "I":
+            keys.append(n)
+            if len(keys) == 2:
+                break
+    if not ahead:
+        raise CorruptVideoError(path, "no video packets")
+    if not keys:
+        raise CorruptVideoError(path, "no key frame (I-VOP) in the stream")
+    gop_size = (keys[1] if len(keys) > 1 else ahead[-1][0] + 1) - keys[0]
+    n_p = (gop_size - 1) // stride
+    if n_p < 1:
+        raise ShortVideoError(path, f"GOP of {gop_size} frame(s) holds no P-frame at stride {stride}")
+    span = stride * n_p
+    fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+
+    def stream_all():
+        yield from ahead
+        for n, packet in packets:
+            data = bytes(packet)
+            yield (n, packet, data) + _vop_type(data, vol, packet)
+
+    out = _Window(num_gops, n_p, mc_mode)
+    state = None
+    gop = -1
+    pos = 0
+    last_gop = start_gop + num_gops - 1
+    for n, packet, data, vtype, vop in stream_all():
+        if vtype in ("B", "S"):
+            what = "B-frames" if vtype == "B" else "S-VOPs (GMC/sprites)"
+            raise UnsupportedVideoError(path, f"{what} (frame {n}) are not supported; {_REENCODE}")
+        if vtype == "I":
+            if state is not None and gop >= start_gop:  # the window's previous GOP ended early
+                raise UnsupportedVideoError(
+                    path, f"irregular GOP: key frame at frame {n} only {pos} frame(s) after the one "
+                          f"at frame {n - pos}; the sampled P-frames need {span + 1}; {_REENCODE}")
+            gop += 1
+            pos = 0
+        else:
+            pos += 1
+        if gop < 0:
+            continue
+        in_window = start_gop <= gop <= last_gop and pos <= span
+        if not in_window:
+            if n == 0:  # give the decoder an in-band VOL header
+                _decode(cc, packet, path, n)
+            if gop > last_gop:
+                break
+            continue
+        frame = _decode(cc, packet, path, n)
+        if int(frame.pict_type) in (_B, _S):
+            raise UnsupportedVideoError(path, f"B-frames or S-VOPs (frame {n}) are not supported; {_REENCODE}")
+        if frame.key_frame != (pos == 0):
+            raise CorruptVideoError(path, f"frame {n}: decoded key flag {bool(frame.key_frame)} "
+                                          f"disagrees with the stream's VOP type {vtype}")
+        if pos == 0:
+            if out.iframes is None:
+                out.allocate(frame.height, frame.width)
+            elif (frame.height, frame.width) != (out.h, out.w):
+                raise UnsupportedVideoError(path, f"frame {n}: size changes mid-stream; {_REENCODE}")
+            state = _GopState(frame, n, representation, mc_mode, path, out)
+        else:
+            state.step(frame, vop, pos // stride - 1 if pos % stride == 0 else None, n)
+        if pos == span:
+            out.done += 1
+            state = None
+            if gop == last_gop:
+                break
+    complete = out.done  # a GOP the stream ended inside is simply not counted
+    if complete < num_gops:
+        if pad != "repeat" or complete == 0:
+            raise ShortVideoError(
+                path, f"{complete} complete GOP(s) of {span + 1}+ frames from GOP {start_gop}, "
+                      f"{num_gops} asked" + ("" if pad else " (pad='repeat' repeats the last)"))
+    padded = num_gops - complete
+    out.pad(padded)
+    rounding = out.rounding if mc_mode == "exact" else None
+    return CompressedClip(
+        iframes=out.iframes, motion=out.motion, residual=out.residual,
+        iframe_index=out.iidx, pframe_index=out.pidx,
+        gop_size=gop_size, fps=fps, path=path, representation=representation, mc=mc_mode,
+        start_gop=start_gop, padded=padded, rounding=rounding,
+        rounding_source=None if rounding is None else ("inferred" if out.inferred else "bitstream"))
+
+
+def _decode(cc, packet, path: str, n: int) -> av.VideoFrame:
+    frames = cc.decode(packet)
+    if len(frames) != 1:
+        raise CorruptVideoError(path, f"frame {n}: the decoder returned {len(frames)} frames for "
+                                      "one packet (damaged or not-coded VOP)")
+    frame = frames[0]
+    if frame.format.name != "yuv420p":
+        raise UnsupportedVideoError(path, f"pixel format {frame.format.name}, not yuv420p; {_REENCODE}")
+    return frame
+
+
+def _vectors(frame: av.VideoFrame, path: str, n: int) -> np.ndarray | None:
+    sd = frame.side_data.get("MOTION_VECTORS")
+    if sd is None:
+        return None
+    mvs = sd.to_ndarray()
+    if len(mvs) and (mvs["motion_scale"] != 2).any():
+        raise UnsupportedVideoError(path, f"frame {n}: motion_scale {int(mvs['motion_scale'].max())} "
+                                          f"(quarter-pel) is not supported; {_REENCODE}")
+    if len(mvs) and (mvs["source"] > 0).any():
+        raise UnsupportedVideoError(path, f"frame {n}: backward vectors (B-frames); {_REENCODE}")
+    return mvs
+
+
+class _GopState:
+    """Per-GOP running state: the previous frame, or the accumulation map to the I-frame."""
+
+    def __init__(self, iframe: av.VideoFrame, n: int, representation: str, mc_mode: str,
+                 path: str, out: _Window):
+        self.prev, self.path, self.out = iframe, path, out
+        self.g = out.done
+        self.h, self.w = iframe.height, iframe.width
+        self.representation, self.mc = representation, mc_mode
+        out.iframes[self.g] = _rgb(iframe)
+        out.iidx[self.g] = n
+        if representation == "accumulated":
+            self.i_packed = mc.PackedRGB(self.h, self.w).load(out.iframes[self.g])
+            self.accu = out.base
+
+    def step(self, frame: av.VideoFrame, vop, j: int | None, n: int) -> None:
+        """Advance by one P-frame; ``j`` is its slot among the sampled ones, or None."""
+        out = self.out
+        if j is None and self.representation == "raw":
+            self.prev = frame
+            return
+        grid = mc.motion_grid(_vectors(frame, self.path, n), self.h, self.w)
+        if self.representation == "accumulated":
+            d, _ = mc.coviar_motion(mc.coviar_cells(grid.vec), self.h, self.w)
+            self.accu = np.take(self.accu.reshape(-1), mc.source_index(d, out.base))
+            if j is not None:
+                ys, xs = np.divmod(self.accu, self.w)
+                m = out.motion[self.g, j]
+                np.subtract(xs, out.base % self.w, out=m[..., 0], casting="unsafe")
+                np.subtract(ys, out.base // self.w, out=m[..., 1], casting="unsafe")
+                self._residual(j, n, frame, self.i_packed.gather(self.accu))
+        elif j is not None:
+            if self.mc == "coviar":
+                cells = mc.coviar_cells(grid.vec)
+                d, cellwise = mc.coviar_motion(cells, self.h, self.w)
+                out.motion[self.g, j] = d
+                if cellwise:
+                    idx = mc.cell_source_index(cells, out.base)
+                else:  # some sources left the frame: per-pixel indices
+                    idx = mc.source_index(d, out.base)
+                self._residual(j, n, frame, out.packed.load(_rgb(self.prev)).gather(idx))
+            else:
+                np.multiply(mc.expand(grid.vec, 8, self.h, self.w), 0.5, out=out.motion[self.g, j])
+                pred, out.rounding[self.g, j] = self._exact(frame, grid, vop)
+                self._residual(j, n, frame, pred)
+        self.prev = frame
+
+    def _residual(self, j: int, n: int, frame: av.VideoFrame, pred: np.ndarray) -> None:
+        res = self.out.residual[self.g, j]
+        res[...] = _rgb(frame)
+        res -= pred
+        self.out.pidx[self.g, j] = n
+
+    def _exact(self, frame, grid, vop):
+        ry, ru, rv = _planes(self.prev, coded=True)
+        hpel = mc.expand(grid.vec, 8, *ry.shape)
+        chpel = mc.expand(mc.chroma_grid(grid), 8, *ru.shape)
+        if vop is not None and vop.rounding is not None:
+            r = vop.rounding
+            py = mc.predict_plane(ry, hpel, r)
+        else:  # no parsable VOP header: take the rounding bit with the smaller luma error
+            dy = _planes(frame, coded=True)[0].astype(np.int16)
+            cands = [mc.predict_plane(ry, hpel, r) for r in (0, 1)]
+            errs = [np.abs(dy - c).sum() for c in cands]
+            r = int(np.argmin(errs))
+            py = cands[r]
+            self.out.inferred = True
+        pu, pv = mc.predict_plane(ru, chpel, r), mc.predict_plane(rv, chpel, r)
+        cw = -(-self.w // 2)
+        return _rgb(_yuv_frame(py[:, : self.w], pu[:, :cw], pv[:, :cw])), r
