@@ -31,7 +31,10 @@ def write_clip(path: str | os.PathLike, frames, fps: int = 30, codec: str = "ffv
         st.width, st.height, st.pix_fmt = w, h, pix_fmt
         st.codec_context.thread_count = 1
         for f in frames:
-            for p in st.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+            if pix_fmt != "rgb24":  # convert here, single-threaded (fork-safe, see imrnet.codec.read)
+                frame = frame.reformat(format=pix_fmt, threads=1)
+            for p in st.encode(frame):
                 out.mux(p)
         for p in st.encode():
             out.mux(p)

@@ -229,7 +229,8 @@ def _encode_frames(src, tmp, frames, rate, gop_size, q, short_side, size, fmt) -
                 cc.global_quality = q * QP2LAMBDA
                 cc.qmin = cc.qmax = q
                 cc.options = {"sc_threshold": _SCENECUT_OFF, "flags": "+bitexact"}
-            img = frame.reformat(width=w, height=h, format="yuv420p", interpolation="BICUBIC")
+            img = frame.reformat(width=w, height=h, format="yuv420p", interpolation="BICUBIC",
+                                 threads=1)  # no swscale slice threads: fork-safe
             img = av.VideoFrame.from_ndarray(img.to_ndarray(), format="yuv420p")  # fresh pts
             img.pts = n
             for packet in stream.encode(img):

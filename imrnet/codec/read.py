@@ -123,8 +123,13 @@ def _check_vol(path: str, vol: VolHeader | None) -> None:
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:
-    """uint8 [H, W, 3] RGB by swscale (BT.601, as FFmpeg converts untagged MPEG-4)."""
-    return frame.to_ndarray(format="rgb24")
+    """uint8 [H, W, 3] RGB by swscale (BT.601, as FFmpeg converts untagged MPEG-4).
+
+    ``threads=1``: swscale's default slice-thread pool, left in a frame's cached reformatter,
+    deadlocks a forked DataLoader worker that garbage-collects it (pthread_cond_destroy on a
+    pool whose threads stayed in the parent).
+    """
+    return frame.to_ndarray(format="rgb24", threads=1)
 
 
 def _planes(frame: av.VideoFrame, coded: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -280,6 +285,7 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
             vol = parse_vol(data)
             _check_vol(path, vol)
         vtype, vop = _vop_type(data, vol, packet)
+        _check_vop_type(path, vtype, n)
         ahead.append((n, packet, data, vtype, vop))
         if vtype == "I":
             keys.append(n)
@@ -308,9 +314,7 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
     pos = 0
     last_gop = start_gop + num_gops - 1
     for n, packet, data, vtype, vop in stream_all():
-        if vtype in ("B", "S"):
-            what = "B-frames" if vtype == "B" else "S-VOPs (GMC/sprites)"
-            raise UnsupportedVideoError(path, f"{what} (frame {n}) are not supported; {_REENCODE}")
+        _check_vop_type(path, vtype, n)
         if vtype == "I":
             if state is not None and gop >= start_gop:  # the window's previous GOP ended early
                 raise UnsupportedVideoError(
@@ -365,11 +369,17 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
         rounding_source=None if rounding is None else ("inferred" if out.inferred else "bitstream"))
 
 
+def _check_vop_type(path: str, vtype: str, n: int) -> None:
+    if vtype in ("B", "S"):
+        what = "B-frames" if vtype == "B" else "S-VOPs (GMC/sprites)"
+        raise UnsupportedVideoError(path, f"{what} (frame {n}) are not supported; {_REENCODE}")
+
+
 def _decode(cc, packet, path: str, n: int) -> av.VideoFrame:
     frames = cc.decode(packet)
     if len(frames) != 1:
         raise CorruptVideoError(path, f"frame {n}: the decoder returned {len(frames)} frames for "
-                                      "one packet (damaged or not-coded VOP)")
+                                      "one packet (damaged, not-coded VOP or B-frame delay)")
     frame = frames[0]
     if frame.format.name != "yuv420p":
         raise UnsupportedVideoError(path, f"pixel format {frame.format.name}, not yuv420p; {_REENCODE}")

