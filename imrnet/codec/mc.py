@@ -3,8 +3,10 @@
 Vectors arrive as AVMotionVector records (one per 16x16 macroblock, or four 8x8 ones in 4-MV
 mode; intra macroblocks have none). ``motion_x / motion_scale`` is the displacement from the
 current pixel to its source in the reference frame, in pixels (``motion_scale`` = 2: half-pel).
-Everything here is vectorised over whole frames: the records are scattered into an 8x8-cell
-grid, the grid is expanded to pixels, and compensation is four gathers.
+The records are scattered, vectorised, into an 8x8-cell grid (`motion_grid`); the per-pixel
+work on that grid runs in the fused kernels of `kernels`. `expand` and `predict_plane` are the
+plain NumPy statement of the same arithmetic, kept as the reference the kernels are tested
+against.
 
 Two compensation models:
 
@@ -21,8 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MotionGrid", "motion_grid", "expand", "coviar_cells", "coviar_motion", "source_index",
-           "cell_source_index", "PackedRGB", "predict_plane", "chroma_grid"]
+__all__ = ["MotionGrid", "motion_grid", "expand", "predict_plane", "chroma_grid"]
 
 # ff_h263_chroma_roundtab: chroma vector of a 4-MV macroblock from the sum of its 4 luma vectors
 _CHROMA_ROUND = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2], dtype=np.int32)
@@ -73,88 +74,6 @@ def motion_grid(mvs: np.ndarray | None, height: int, width: int) -> MotionGrid:
 def expand(grid: np.ndarray, cell: int, height: int, width: int) -> np.ndarray:
     """Repeat each grid cell to ``cell`` x ``cell`` pixels and crop to (height, width)."""
     return np.repeat(np.repeat(grid, cell, axis=0), cell, axis=1)[:height, :width]
-
-
-def coviar_cells(vec: np.ndarray) -> np.ndarray:
-    """CoViAR's integer vectors per cell: half-pel values truncated toward zero (C division)."""
-    return np.sign(vec) * (np.abs(vec) >> 1)
-
-
-def coviar_motion(cells: np.ndarray, height: int, width: int) -> tuple[np.ndarray, bool]:
-    """CoViAR's dense integer motion from per-8x8-cell integer vectors.
-
-    Args:
-        cells: int32 [GH, GW, 2] (dx, dy) per 8x8 cell (`coviar_cells`).
-        height, width: frame size.
-
-    Returns:
-        (d, cellwise): d is int32 [H, W, 2] (dx, dy), zero where the source pixel (y+dy, x+dx)
-        lies outside the frame (CoViAR writes nothing there); ``cellwise`` is True when no pixel
-        needed that, i.e. d is still constant on cells (the per-pixel test runs only otherwise).
-    """
-    d = expand(cells, 8, height, width)
-    gy, gx = -(-height // 8), -(-width // 8)
-    c = cells[:gy, :gx]
-    x0 = np.arange(gx, dtype=np.int32) * 8
-    y0 = np.arange(gy, dtype=np.int32) * 8
-    x1 = np.minimum(x0 + 7, width - 1)
-    y1 = np.minimum(y0 + 7, height - 1)
-    inside = ((x0[None, :] + c[..., 0] >= 0) & (x1[None, :] + c[..., 0] < width)
-              & (y0[:, None] + c[..., 1] >= 0) & (y1[:, None] + c[..., 1] < height))
-    if inside.all():
-        return d, True
-    d = d.copy()
-    sx = d[..., 0] + np.arange(width, dtype=np.int32)[None, :]
-    sy = d[..., 1] + np.arange(height, dtype=np.int32)[:, None]
-    d[(sx < 0) | (sx >= width) | (sy < 0) | (sy >= height)] = 0
-    return d, False
-
-
-def source_index(d: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Flat index (y+dy)*W + (x+dx) of each pixel's source.
-
-    Args:
-        d: int [H, W, 2] in-bounds (dx, dy).
-        base: int64 [H, W], ``arange(H*W).reshape(H, W)``.
-    """
-    w = d.shape[1]
-    idx = d[..., 1].astype(np.int64)
-    idx *= w
-    idx += d[..., 0]
-    idx += base
-    return idx
-
-
-def cell_source_index(cells: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """`source_index` for vectors constant on 8x8 cells: offsets dy*W + dx per cell, expanded."""
-    h, w = base.shape
-    off = cells[..., 1].astype(np.int64) * w + cells[..., 0]
-    return expand(off, 8, h, w) + base
-
-
-class PackedRGB:
-    """An RGB image in a flat byte buffer, gatherable one pixel per 32-bit word.
-
-    ``words[i]`` is the little-endian word at byte 3*i: R, G, B of pixel i plus the next byte
-    (one spare byte at the end keeps the last word inside the buffer). Copying the rows in is a
-    plain memcpy; this avoids the strided 3-of-4-byte packing of an RGBx image.
-    """
-
-    def __init__(self, height: int, width: int):
-        self.buf = np.zeros(height * width * 3 + 1, dtype=np.uint8)
-        self.rgb = self.buf[:-1].reshape(height, width, 3)
-        self.words = np.ndarray(shape=(height * width,), dtype=np.uint32, buffer=self.buf,
-                                offset=0, strides=(3,))
-
-    def load(self, rgb: np.ndarray) -> "PackedRGB":
-        """Copy uint8 [H, W, 3] RGB in; returns self."""
-        self.rgb[...] = rgb
-        return self
-
-    def gather(self, flat_index: np.ndarray) -> np.ndarray:
-        """uint8 [..., 3] (a view): the pixels at ``flat_index`` (int64 [...], into H*W)."""
-        four = np.take(self.words, flat_index).view(np.uint8)
-        return four.reshape(flat_index.shape + (4,))[..., :3]
 
 
 def chroma_grid(grid: MotionGrid) -> np.ndarray:

@@ -20,7 +20,7 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
-from . import mc
+from . import kernels, mc
 from .bitstream import VolHeader, parse_vol, parse_vop
 from .errors import CorruptVideoError, ShortVideoError, UnsupportedVideoError, VideoError
 
@@ -197,8 +197,6 @@ class _Window:
         self.iidx = np.empty(t, dtype=np.int64)
         self.pidx = np.empty((t, p), dtype=np.int64)
         self.rounding = np.full((t, p), -1, dtype=np.int8)
-        self.packed = mc.PackedRGB(h, w)  # scratch, reused per frame
-        self.base = np.arange(h * w, dtype=np.int64).reshape(h, w)
 
     def pad(self, padded: int) -> None:
         last = self.done - 1
@@ -411,61 +409,54 @@ class _GopState:
         out.iframes[self.g] = _rgb(iframe)
         out.iidx[self.g] = n
         if representation == "accumulated":
-            self.i_packed = mc.PackedRGB(self.h, self.w).load(out.iframes[self.g])
-            self.accu = out.base
+            self.accu = np.arange(self.h * self.w, dtype=np.int64).reshape(self.h, self.w)
+            self.spare = np.empty_like(self.accu)
 
     def step(self, frame: av.VideoFrame, vop, j: int | None, n: int) -> None:
         """Advance by one P-frame; ``j`` is its slot among the sampled ones, or None."""
-        out = self.out
+        out, g = self.out, self.g
         if j is None and self.representation == "raw":
             self.prev = frame
             return
         grid = mc.motion_grid(_vectors(frame, self.path, n), self.h, self.w)
         if self.representation == "accumulated":
-            d, _ = mc.coviar_motion(mc.coviar_cells(grid.vec), self.h, self.w)
-            self.accu = np.take(self.accu.reshape(-1), mc.source_index(d, out.base))
+            kernels.accumulate(grid.vec, self.accu, self.spare)
+            self.accu, self.spare = self.spare, self.accu
             if j is not None:
-                ys, xs = np.divmod(self.accu, self.w)
-                m = out.motion[self.g, j]
-                np.subtract(xs, out.base % self.w, out=m[..., 0], casting="unsafe")
-                np.subtract(ys, out.base // self.w, out=m[..., 1], casting="unsafe")
-                self._residual(j, n, frame, self.i_packed.gather(self.accu))
+                kernels.accumulated_out(self.accu, out.iframes[g], _rgb(frame), out.motion[g, j],
+                                        out.residual[g, j])
         elif j is not None:
             if self.mc == "coviar":
-                cells = mc.coviar_cells(grid.vec)
-                d, cellwise = mc.coviar_motion(cells, self.h, self.w)
-                out.motion[self.g, j] = d
-                if cellwise:
-                    idx = mc.cell_source_index(cells, out.base)
-                else:  # some sources left the frame: per-pixel indices
-                    idx = mc.source_index(d, out.base)
-                self._residual(j, n, frame, out.packed.load(_rgb(self.prev)).gather(idx))
+                kernels.coviar_raw(grid.vec, _rgb(self.prev), _rgb(frame), out.motion[g, j],
+                                   out.residual[g, j])
             else:
-                np.multiply(mc.expand(grid.vec, 8, self.h, self.w), 0.5, out=out.motion[self.g, j])
-                pred, out.rounding[self.g, j] = self._exact(frame, grid, vop)
-                self._residual(j, n, frame, pred)
+                kernels.half_motion(grid.vec, 8, out.motion[g, j])
+                pred, out.rounding[g, j] = self._exact(frame, grid, vop)
+                kernels.residual(_rgb(frame), pred, out.residual[g, j])
+        if j is not None:
+            out.pidx[g, j] = n
         self.prev = frame
 
-    def _residual(self, j: int, n: int, frame: av.VideoFrame, pred: np.ndarray) -> None:
-        res = self.out.residual[self.g, j]
-        res[...] = _rgb(frame)
-        res -= pred
-        self.out.pidx[self.g, j] = n
-
     def _exact(self, frame, grid, vop):
+        """RGB of the decoder's prediction of ``frame`` from ``self.prev``, and the rounding bit."""
         ry, ru, rv = _planes(self.prev, coded=True)
-        hpel = mc.expand(grid.vec, 8, *ry.shape)
-        chpel = mc.expand(mc.chroma_grid(grid), 8, *ru.shape)
+        h, w = self.h, self.w
+        ch, cw = -(-h // 2), -(-w // 2)
+        py = np.empty((h, w), np.uint8)
         if vop is not None and vop.rounding is not None:
             r = vop.rounding
-            py = mc.predict_plane(ry, hpel, r)
+            kernels.hpel_predict(ry, grid.vec, 8, r, py)
         else:  # no parsable VOP header: take the rounding bit with the smaller luma error
-            dy = _planes(frame, coded=True)[0].astype(np.int16)
-            cands = [mc.predict_plane(ry, hpel, r) for r in (0, 1)]
-            errs = [np.abs(dy - c).sum() for c in cands]
+            dy = _planes(frame)[0].astype(np.int32)
+            errs = []
+            for r in (0, 1):
+                kernels.hpel_predict(ry, grid.vec, 8, r, py)
+                errs.append(np.abs(dy - py).sum())
             r = int(np.argmin(errs))
-            py = cands[r]
+            kernels.hpel_predict(ry, grid.vec, 8, r, py)
             self.out.inferred = True
-        pu, pv = mc.predict_plane(ru, chpel, r), mc.predict_plane(rv, chpel, r)
-        cw = -(-self.w // 2)
-        return _rgb(_yuv_frame(py[:, : self.w], pu[:, :cw], pv[:, :cw])), r
+        cvec = mc.chroma_grid(grid)
+        pu, pv = np.empty((ch, cw), np.uint8), np.empty((ch, cw), np.uint8)
+        kernels.hpel_predict(ru, cvec, 8, r, pu)
+        kernels.hpel_predict(rv, cvec, 8, r, pv)
+        return _rgb(_yuv_frame(py, pu, pv)), r
