@@ -14,10 +14,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["coviar_raw", "accumulate", "accumulated_out", "hpel_predict", "residual",
+__all__ = ["coviar_raw", "scatter_vectors", "accumulate", "accumulated_out", "hpel_predict", "residual",
            "half_motion"]
 
-_JIT = dict(nogil=True, cache=True, boundscheck=False)
+_JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 
 
 @nb.njit(**_JIT)
@@ -39,17 +39,55 @@ def coviar_raw(cells, ref, cur, motion_out, res_out):
     h, w = cur.shape[0], cur.shape[1]
     for y in range(h):
         cy = y >> 3
-        for x in range(w):
-            cx = x >> 3
+        for cx in range((w + 7) >> 3):
             dx = _trunc_half(cells[cy, cx, 0])
             dy = _trunc_half(cells[cy, cx, 1])
-            sx, sy = x + dx, y + dy
-            if sx < 0 or sx >= w or sy < 0 or sy >= h:
-                dx, dy, sx, sy = 0, 0, x, y
-            motion_out[y, x, 0] = dx
-            motion_out[y, x, 1] = dy
-            for c in range(3):
-                res_out[y, x, c] = np.int16(cur[y, x, c]) - np.int16(ref[sy, sx, c])
+            x0 = cx << 3
+            x1 = min(x0 + 8, w)
+            sy = y + dy
+            if sy >= 0 and sy < h and x0 + dx >= 0 and x1 - 1 + dx < w:  # the whole run is inside
+                for x in range(x0, x1):
+                    motion_out[y, x, 0] = dx
+                    motion_out[y, x, 1] = dy
+                    sx = x + dx
+                    res_out[y, x, 0] = np.int16(cur[y, x, 0]) - np.int16(ref[sy, sx, 0])
+                    res_out[y, x, 1] = np.int16(cur[y, x, 1]) - np.int16(ref[sy, sx, 1])
+                    res_out[y, x, 2] = np.int16(cur[y, x, 2]) - np.int16(ref[sy, sx, 2])
+            else:
+                for x in range(x0, x1):
+                    ddx, ddy, sx, ssy = dx, dy, x + dx, sy
+                    if sx < 0 or sx >= w or ssy < 0 or ssy >= h:
+                        ddx, ddy, sx, ssy = 0, 0, x, y
+                    motion_out[y, x, 0] = ddx
+                    motion_out[y, x, 1] = ddy
+                    for c in range(3):
+                        res_out[y, x, c] = np.int16(cur[y, x, c]) - np.int16(ref[ssy, sx, c])
+
+
+@nb.njit(**_JIT)
+def scatter_vectors(mvs, vec, four_mv):
+    """Scatter AVMotionVector records (structured array) into the 8x8-cell grid `vec`
+    (int32 [2*MBH, 2*MBW, 2], zeroed by the caller) and mark 4-MV macroblocks in `four_mv`."""
+    gh, gw = vec.shape[0], vec.shape[1]
+    for i in range(mvs.shape[0]):
+        r = mvs[i]
+        bw = np.int32(r.w)
+        bh = np.int32(r.h)
+        cx = (np.int32(r.dst_x) - bw // 2) >> 3
+        cy = (np.int32(r.dst_y) - bh // 2) >> 3
+        if cx < 0 or cy < 0 or cx >= gw or cy >= gh:
+            continue
+        mx, my = np.int32(r.motion_x), np.int32(r.motion_y)
+        if bw == 16:
+            for oy in range(2):
+                for ox in range(2):
+                    if cy + oy < gh and cx + ox < gw:
+                        vec[cy + oy, cx + ox, 0] = mx
+                        vec[cy + oy, cx + ox, 1] = my
+        else:
+            vec[cy, cx, 0] = mx
+            vec[cy, cx, 1] = my
+            four_mv[cy >> 1, cx >> 1] = True
 
 
 @nb.njit(**_JIT)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import scatter_vectors
+
 __all__ = ["MotionGrid", "motion_grid", "expand", "predict_plane", "chroma_grid"]
 
 # ff_h263_chroma_roundtab: chroma vector of a 4-MV macroblock from the sum of its 4 luma vectors
@@ -54,20 +56,8 @@ def motion_grid(mvs: np.ndarray | None, height: int, width: int) -> MotionGrid:
     mbh, mbw = (height + 15) // 16, (width + 15) // 16
     vec = np.zeros((2 * mbh, 2 * mbw, 2), dtype=np.int32)
     four = np.zeros((mbh, mbw), dtype=bool)
-    if mvs is None or len(mvs) == 0:
-        return MotionGrid(vec, four)
-    w = mvs["w"].astype(np.int32)
-    cx = (mvs["dst_x"].astype(np.int32) - w // 2) // 8
-    cy = (mvs["dst_y"].astype(np.int32) - mvs["h"].astype(np.int32) // 2) // 8
-    m = np.stack([mvs["motion_x"], mvs["motion_y"]], axis=-1).astype(np.int32)
-    ok = (cx >= 0) & (cy >= 0) & (cx < 2 * mbw) & (cy < 2 * mbh)
-    big = ok & (w == 16)
-    small = ok & (w != 16)
-    for oy in (0, 1):
-        for ox in (0, 1):
-            vec[cy[big] + oy, cx[big] + ox] = m[big]
-    vec[cy[small], cx[small]] = m[small]
-    four[cy[small] // 2, cx[small] // 2] = True
+    if mvs is not None and len(mvs):
+        scatter_vectors(mvs, vec, four)
     return MotionGrid(vec, four)
 
 
