@@ -3,8 +3,8 @@
 Placeholder stage until the full pipeline (fetch -> extract -> pretrain -> ...) lands: it renders
 a deterministic sprite clip, re-encodes it with `encode_mpeg4`, reads it back with
 `read_compressed` in both compensation modes and records what it found. Reads params section
-``codec_check``; writes ``data/codec_check/`` (cached), ``reports/metrics/codec_check.json``
-(deterministic) and ``reports/timing/codec_check.json`` (wall time, kept apart).
+``codec_check``; writes ``data/codec_check/`` (cached) and ``reports/metrics/codec_check.json``
+(deterministic); the wall time is printed, never hashed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from imrnet.codec import encode_mpeg4, read_compressed
 
 OUT = Path("data/codec_check")
 METRICS = Path("reports/metrics/codec_check.json")
-TIMING = Path("reports/timing/codec_check.json")
 
 
 def render(path: Path, *, frames: int, width: int, height: int, speed: int) -> None:
@@ -69,9 +68,9 @@ def main() -> None:
             if (clip.motion[..., 0] != 0).any() else 0.0,
             "residual_mean_square": float((clip.residual.astype(np.float64) ** 2).mean()),
         }
-    for path, data in ((METRICS, metrics), (TIMING, {"wall_s": round(time.perf_counter() - t0, 3)})):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    METRICS.parent.mkdir(parents=True, exist_ok=True)
+    METRICS.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    print(f"codec_check: {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .encode import encode_mpeg4, probe_mpeg4
@@ -91,9 +92,14 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
             _tally(summary, res, bar)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_encode_one, s, d, kw) for s, d in todo]
+            futures = {pool.submit(_encode_one, s, d, kw): s for s, d in todo}
             for fut in as_completed(futures):
-                _tally(summary, fut.result(), bar)
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:  # a worker died (crash in FFmpeg): report, go on
+                    res = (futures[fut], None, "the worker process died while encoding this "
+                           "batch (rerun to retry the files not yet written)")
+                _tally(summary, res, bar)
     bar.close()
     report = dst_p / FAILURES
     if summary["failed"]:
@@ -119,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "probe":
         try:
             print(json.dumps(probe_mpeg4(args.file).to_dict(), indent=2))
-        except VideoError as e:
+        except ValueError as e:  # VideoError included
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0

@@ -28,7 +28,8 @@ __all__ = ["VideoInfo", "encode_mpeg4", "probe_mpeg4", "output_size", "QP2LAMBDA
 
 QP2LAMBDA = 118  # FFmpeg's FF_QP2LAMBDA
 DEFAULT_QMIN, QMAX = 2, 31
-_SCENECUT_OFF = str(10**9)  # mpegvideo's sc_threshold: no scene-cut I-frames
+_SCENECUT_OFF = str(10**9)
+GOP_TAG = "imrnet-repro encode_mpeg4 gop_size="  # mpegvideo's sc_threshold: no scene-cut I-frames
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".avi": "avi", ".mkv": "matroska"}
 
 
@@ -209,12 +210,16 @@ def encode_mpeg4(src: str | os.PathLike, dst: str | os.PathLike, *, gop_size: in
     except VideoError as e:
         os.unlink(tmp)
         raise VideoError(src, f"encoded stream failed its check: {e.reason}") from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
     os.replace(tmp, dst)
     return VideoInfo(**{**info.to_dict(), "path": dst})
 
 
 def _encode_frames(src, tmp, frames, rate, gop_size, q, short_side, size, fmt) -> int:
     out = av.open(tmp, "w", format=fmt, options={"fflags": "+bitexact"})
+    out.metadata["comment"] = f"{GOP_TAG}{gop_size}"  # read_compressed's nominal GOP size
     try:
         stream = None
         n = 0
@@ -273,6 +278,8 @@ def probe_mpeg4(path: str | os.PathLike, *, expect_gop: int | None = None) -> Vi
         w, h = stream.codec_context.width, stream.codec_context.height
     except av.FFmpegError as e:
         raise CorruptVideoError(path, f"demuxing failed ({e})") from None
+    except (AttributeError, TypeError, IndexError, KeyError, OverflowError, ValueError) as e:
+        raise CorruptVideoError(path, f"malformed stream ({type(e).__name__}: {e})") from None
     finally:
         container.close()
     if n == 0:

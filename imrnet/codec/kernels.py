@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["coviar_raw", "scatter_vectors", "accumulate", "accumulated_out", "hpel_predict", "residual",
+__all__ = ["coviar_raw", "scatter_vectors", "coviar_motion", "accumulated_motion", "accumulate", "accumulated_out", "hpel_predict", "residual",
            "half_motion"]
 
 _JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
@@ -120,6 +120,33 @@ def accumulated_out(accu, iframe, cur, motion_out, res_out):
             motion_out[y, x, 1] = sy - y
             for c in range(3):
                 res_out[y, x, c] = np.int16(cur[y, x, c]) - np.int16(iframe[sy, sx, c])
+
+
+@nb.njit(**_JIT)
+def coviar_motion(cells, motion_out):
+    """`coviar_raw`'s motion alone (float32 [H, W, 2])."""
+    h, w = motion_out.shape[0], motion_out.shape[1]
+    for y in range(h):
+        cy = y >> 3
+        for x in range(w):
+            cx = x >> 3
+            dx = _trunc_half(cells[cy, cx, 0])
+            dy = _trunc_half(cells[cy, cx, 1])
+            if x + dx < 0 or x + dx >= w or y + dy < 0 or y + dy >= h:
+                dx, dy = 0, 0
+            motion_out[y, x, 0] = dx
+            motion_out[y, x, 1] = dy
+
+
+@nb.njit(**_JIT)
+def accumulated_motion(accu, motion_out):
+    """`accumulated_out`'s motion alone."""
+    h, w = accu.shape
+    for y in range(h):
+        for x in range(w):
+            a = accu[y, x]
+            motion_out[y, x, 0] = a % w - x
+            motion_out[y, x, 1] = a // w - y
 
 
 @nb.njit(**_JIT)

@@ -53,6 +53,8 @@ def to_model_input(clip, *, short_side: float | None = None,
         dict: ``iframes`` float32 [3,T,H,W], ``motion`` float32 [2,T*P,H,W] and ``residual``
         float32 [3,T*P,H,W], P-frames flattened GOP-major (index g*P + p).
     """
+    if _field(clip, "residual") is None:
+        raise ValueError("the clip has no residuals (read with with_residual=False)")
     iframes = torch.as_tensor(np.asarray(_field(clip, "iframes")))
     motion = torch.as_tensor(np.asarray(_field(clip, "motion")))
     residual = torch.as_tensor(np.asarray(_field(clip, "residual")))

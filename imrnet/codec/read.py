@@ -13,7 +13,9 @@ One decode pass per call with a decoder opened per call (safe in DataLoader work
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 from dataclasses import dataclass, field
 
 import av
@@ -41,7 +43,8 @@ class CompressedClip:
         motion: float32 [T, P, H, W, 2] (dx, dy) in pixels: pixel (y, x) is predicted from the
             reference at (y+dy, x+dx). ``raw``: reference = previous frame; ``accumulated``:
             reference = the GOP's I-frame.
-        residual: int16 [T, P, H, W, 3] RGB frame minus its motion-compensated prediction.
+        residual: int16 [T, P, H, W, 3] RGB frame minus its motion-compensated prediction
+            (None when read with ``with_residual=False``).
         iframe_index: int64 [T] decoded-frame numbers of the I-frames.
         pframe_index: int64 [T, P] decoded-frame numbers of the sampled P-frames.
         gop_size: the stream's key-frame distance; fps: its frame rate.
@@ -54,7 +57,7 @@ class CompressedClip:
 
     iframes: np.ndarray
     motion: np.ndarray
-    residual: np.ndarray
+    residual: np.ndarray | None
     iframe_index: np.ndarray
     pframe_index: np.ndarray
     gop_size: int
@@ -102,11 +105,19 @@ def open_mpeg4(path: str):
         if not container.streams.video:
             raise CorruptVideoError(path, "no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise UnsupportedVideoError(path, f"video codec not recognised; {_REENCODE}")
         name = stream.codec_context.name
         if name != "mpeg4":
             raise UnsupportedVideoError(path, f"codec is {name!r}, not MPEG-4 Part 2; {_REENCODE}")
         vol = parse_vol(bytes(stream.codec_context.extradata or b""))
         _check_vol(path, vol)
+    except VideoError:
+        container.close()
+        raise
+    except Exception as e:  # a malformed header that slipped past the checks: typed, named
+        container.close()
+        raise CorruptVideoError(path, f"malformed stream ({type(e).__name__}: {e})") from None
     except BaseException:
         container.close()
         raise
@@ -120,6 +131,8 @@ def _check_vol(path: str, vol: VolHeader | None) -> None:
         raise UnsupportedVideoError(path, f"quarter-pel motion (qpel) is not supported; {_REENCODE}")
     if vol.sprite:
         raise UnsupportedVideoError(path, f"GMC / sprite coding is not supported; {_REENCODE}")
+    if vol.interlaced:
+        raise UnsupportedVideoError(path, f"interlaced coding (field motion) is not supported; {_REENCODE}")
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -133,12 +146,15 @@ def _rgb(frame: av.VideoFrame) -> np.ndarray:
 
 
 def _planes(frame: av.VideoFrame, coded: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The Y, U, V planes of a yuv420p frame as uint8 arrays (copies).
+    """Views of the Y, U, V planes of a yuv420p frame (writable).
 
-    With ``coded=True`` each plane keeps the columns the decoder wrote beyond the visible width,
-    up to whole macroblocks (the MPEG-4 decoder predicts from them: its edge is the coded width,
-    ``h_edge_pos``), as far as the buffer's line size holds them. Rows below the visible height
-    are not exposed by FFmpeg's frame, so there the visible edge stands in.
+    With ``coded=True`` each plane covers whole macroblocks (16x16 luma, 8x8 chroma), the area
+    the MPEG-4 decoder wrote and predicts from (its edges ``h_edge_pos``/``v_edge_pos`` are the
+    coded size, not the visible one). PyAV exposes only the visible rows, so the view is taken
+    from the plane's address: FFmpeg's frame pool allocates decoder buffers with the height
+    aligned to 32 and the width to the line size (``avcodec_align_dimensions2``), so the coded
+    area lies inside the allocation. Such a view does not keep the frame alive: use it while
+    the frame is referenced.
     """
     out = []
     for i, plane in enumerate(frame.planes):
@@ -147,20 +163,13 @@ def _planes(frame: av.VideoFrame, coded: bool = False) -> tuple[np.ndarray, np.n
         h = -(-frame.height // (1 << sub))
         if coded:
             w = min(plane.line_size, ((frame.width + 15) // 16) * (16 >> sub))
-        buf = np.frombuffer(plane, dtype=np.uint8).reshape(h, plane.line_size)
-        out.append(buf[:, :w].copy())
+            rows = ((frame.height + 15) // 16) * (16 >> sub)
+            raw = (ctypes.c_uint8 * (plane.line_size * rows)).from_address(plane.buffer_ptr)
+            buf = np.frombuffer(raw, dtype=np.uint8).reshape(rows, plane.line_size)
+        else:
+            buf = np.frombuffer(plane, dtype=np.uint8).reshape(h, plane.line_size)
+        out.append(buf[:, :w])
     return out[0], out[1], out[2]
-
-
-def _yuv_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
-    """A yuv420p frame holding the given planes (to be converted exactly like decoded ones)."""
-    h, w = y.shape
-    frame = av.VideoFrame(w, h, "yuv420p")
-    for plane, data in zip(frame.planes, (y, u, v)):
-        buf = np.zeros((data.shape[0], plane.line_size), dtype=np.uint8)
-        buf[:, : data.shape[1]] = data
-        plane.update(buf)
-    return frame
 
 
 def _packets(container, stream, path: str):
@@ -182,8 +191,9 @@ class _Window:
     GOPs; ``done`` counts the complete ones. Scratch buffers live here too, reused per frame.
     """
 
-    def __init__(self, num_gops: int, n_p: int, mc_mode: str):
+    def __init__(self, num_gops: int, n_p: int, mc_mode: str, with_residual: bool = True):
         self.t, self.n_p, self.mc = num_gops, n_p, mc_mode
+        self.with_residual = with_residual
         self.done = 0
         self.inferred = False
         self.iframes = None
@@ -193,7 +203,7 @@ class _Window:
         self.h, self.w = h, w
         self.iframes = np.empty((t, h, w, 3), dtype=np.uint8)
         self.motion = np.empty((t, p, h, w, 2), dtype=np.float32)
-        self.residual = np.empty((t, p, h, w, 3), dtype=np.int16)
+        self.residual = np.empty((t, p, h, w, 3), dtype=np.int16) if self.with_residual else None
         self.iidx = np.empty(t, dtype=np.int64)
         self.pidx = np.empty((t, p), dtype=np.int64)
         self.rounding = np.full((t, p), -1, dtype=np.int8)
@@ -201,12 +211,14 @@ class _Window:
     def pad(self, padded: int) -> None:
         last = self.done - 1
         for arr in (self.iframes, self.motion, self.residual, self.iidx, self.pidx, self.rounding):
-            arr[self.done:] = arr[last]
+            if arr is not None:
+                arr[self.done:] = arr[last]
 
 
 def read_compressed(path: str | os.PathLike, *, num_gops: int = 5, pframe_stride: int = 2,
                     start_gop: int = 0, representation: str = "raw", mc: str = "coviar",
-                    pad: str | None = None) -> CompressedClip:
+                    pad: str | None = None, with_residual: bool = True,
+                    gop_size: int | None = None) -> CompressedClip:
     """Read ``num_gops`` GOPs from ``start_gop`` of an MPEG-4 Part 2 video.
 
     In each GOP the I-frame and the P-frames at key + stride*j, j = 1..P, P =
@@ -223,6 +235,11 @@ def read_compressed(path: str | os.PathLike, *, num_gops: int = 5, pframe_stride
             (the decoder's half-pel YUV prediction; residual = RGB(frame) - RGB(prediction)).
         pad: None (raise `ShortVideoError` if fewer complete GOPs) or "repeat" (repeat the last
             complete GOP; `CompressedClip.padded` says how many were added).
+        with_residual: False skips the residuals (``residual`` is None): motion alone, e.g.
+            for PMSP labels, costs little more than decoding.
+        gop_size: the nominal GOP size, which fixes P for every video of a dataset. Default:
+            the one `encode_mpeg4` recorded in the file, else the distance of the first two key
+            frames, else (one key frame, no record) the whole video's length.
 
     Returns:
         CompressedClip (see its fields for shapes and dtypes).
@@ -232,20 +249,23 @@ def read_compressed(path: str | os.PathLike, *, num_gops: int = 5, pframe_stride
         ValueError, naming the file); ValueError for bad arguments.
     """
     path = os.fspath(path)
-    _check_args(num_gops, pframe_stride, start_gop, representation, mc, pad)
+    _check_args(num_gops, pframe_stride, start_gop, representation, mc, pad, gop_size)
     container, stream, vol = open_mpeg4(path)
     try:
         return _read(path, container, stream, vol, num_gops, pframe_stride, start_gop,
-                     representation, mc, pad)
+                     representation, mc, pad, bool(with_residual), gop_size)
     except VideoError:
         raise
     except (av.FFmpegError, EOFError) as e:
         raise CorruptVideoError(path, f"decoding failed ({e})") from None
+    except (AttributeError, TypeError, IndexError, KeyError, OverflowError, ValueError) as e:
+        # a malformed stream that slipped past the checks above: still a typed, named error
+        raise CorruptVideoError(path, f"malformed stream ({type(e).__name__}: {e})") from None
     finally:
         container.close()
 
 
-def _check_args(num_gops, stride, start_gop, representation, mc_mode, pad) -> None:
+def _check_args(num_gops, stride, start_gop, representation, mc_mode, pad, gop_size) -> None:
     for name, v, lo in (("num_gops", num_gops, 1), ("pframe_stride", stride, 1),
                         ("start_gop", start_gop, 0)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
@@ -257,6 +277,8 @@ def _check_args(num_gops, stride, start_gop, representation, mc_mode, pad) -> No
     if representation == "accumulated" and mc_mode != "coviar":
         raise ValueError("representation='accumulated' is CoViAR's integer-pixel accumulation: "
                          "use it with mc='coviar'")
+    if gop_size is not None and (not isinstance(gop_size, (int, np.integer)) or gop_size < 2):
+        raise ValueError(f"gop_size must be an integer >= 2 or None, got {gop_size!r}")
     if pad not in (None, "repeat"):
         raise ValueError(f"pad must be None or 'repeat', got {pad!r}")
 
@@ -268,8 +290,15 @@ def _vop_type(packet_bytes: bytes, vol: VolHeader | None, packet) -> tuple[str, 
     return ("I" if packet.is_keyframe else "P"), None
 
 
+def _recorded_gop(container) -> int | None:
+    """The GOP size `encode_mpeg4` wrote into the container's comment, if any."""
+    meta = {k.lower(): v for k, v in (container.metadata or {}).items()}
+    m = re.search(r"gop_size=(\d+)", meta.get("comment", ""))
+    return int(m.group(1)) if m else None
+
+
 def _read(path, container, stream, vol, num_gops, stride, start_gop, representation, mc_mode,
-          pad) -> CompressedClip:
+          pad, with_residual, gop_hint) -> CompressedClip:
     cc = stream.codec_context
     cc.thread_count = 1
     cc.options = {"flags2": "+export_mvs"}
@@ -293,7 +322,9 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
         raise CorruptVideoError(path, "no video packets")
     if not keys:
         raise CorruptVideoError(path, "no key frame (I-VOP) in the stream")
-    gop_size = (keys[1] if len(keys) > 1 else ahead[-1][0] + 1) - keys[0]
+    gop_size = gop_hint or _recorded_gop(container)
+    if gop_size is None:
+        gop_size = (keys[1] if len(keys) > 1 else ahead[-1][0] + 1) - keys[0]
     n_p = (gop_size - 1) // stride
     if n_p < 1:
         raise ShortVideoError(path, f"GOP of {gop_size} frame(s) holds no P-frame at stride {stride}")
@@ -306,7 +337,7 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
             data = bytes(packet)
             yield (n, packet, data) + _vop_type(data, vol, packet)
 
-    out = _Window(num_gops, n_p, mc_mode)
+    out = _Window(num_gops, n_p, mc_mode, with_residual)
     state = None
     gop = -1
     pos = 0
@@ -423,8 +454,16 @@ class _GopState:
             kernels.accumulate(grid.vec, self.accu, self.spare)
             self.accu, self.spare = self.spare, self.accu
             if j is not None:
-                kernels.accumulated_out(self.accu, out.iframes[g], _rgb(frame), out.motion[g, j],
-                                        out.residual[g, j])
+                if out.with_residual:
+                    kernels.accumulated_out(self.accu, out.iframes[g], _rgb(frame),
+                                            out.motion[g, j], out.residual[g, j])
+                else:
+                    kernels.accumulated_motion(self.accu, out.motion[g, j])
+        elif j is not None and not out.with_residual:
+            if self.mc == "coviar":
+                kernels.coviar_motion(grid.vec, out.motion[g, j])
+            else:
+                kernels.half_motion(grid.vec, 8, out.motion[g, j])
         elif j is not None:
             if self.mc == "coviar":
                 kernels.coviar_raw(grid.vec, _rgb(self.prev), _rgb(frame), out.motion[g, j],
@@ -438,11 +477,15 @@ class _GopState:
         self.prev = frame
 
     def _exact(self, frame, grid, vop):
-        """RGB of the decoder's prediction of ``frame`` from ``self.prev``, and the rounding bit."""
+        """RGB of the decoder's prediction of ``frame`` from ``self.prev``, and the rounding bit.
+
+        The prediction is written straight into a fresh yuv420p frame, so swscale converts it
+        exactly as it converts the decoded frame.
+        """
         ry, ru, rv = _planes(self.prev, coded=True)
-        h, w = self.h, self.w
-        ch, cw = -(-h // 2), -(-w // 2)
-        py = np.empty((h, w), np.uint8)
+        pred = av.VideoFrame(self.w, self.h, "yuv420p")
+        pred.colorspace, pred.color_range = self.prev.colorspace, self.prev.color_range
+        py, pu, pv = _planes(pred)
         if vop is not None and vop.rounding is not None:
             r = vop.rounding
             kernels.hpel_predict(ry, grid.vec, 8, r, py)
@@ -456,7 +499,6 @@ class _GopState:
             kernels.hpel_predict(ry, grid.vec, 8, r, py)
             self.out.inferred = True
         cvec = mc.chroma_grid(grid)
-        pu, pv = np.empty((ch, cw), np.uint8), np.empty((ch, cw), np.uint8)
         kernels.hpel_predict(ru, cvec, 8, r, pu)
         kernels.hpel_predict(rv, cvec, 8, r, pv)
-        return _rgb(_yuv_frame(py, pu, pv)), r
+        return _rgb(pred), r

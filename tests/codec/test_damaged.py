@@ -128,3 +128,40 @@ def test_damaged_inputs_in_a_fresh_process_never_crash_or_hang(damaged):
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert len(json.loads(res.stdout.strip().splitlines()[-1])) == 2 * len(paths)
+
+
+def test_random_byte_flips_in_a_child_process(tmp_path, sprite_clip):
+    """Seeded fuzz: 120 copies of real MP4 and AVI files with random bytes overwritten (header
+    and body). Every read either returns a clip or raises a VideoError naming the file."""
+    frames = helpers.sprite_frames(n=36)[0]
+    good = {".mp4": open(sprite_clip[0], "rb").read(),
+            ".avi": open(encode_mpeg4(helpers.write_clip(tmp_path / "s.mkv", frames),
+                                      tmp_path / "s.avi", short_side=None).path, "rb").read()}
+    rng = np.random.default_rng(RNG_SEED)
+    paths = []
+    for i in range(120):
+        suffix = (".mp4", ".avi")[i % 2]
+        data = bytearray(good[suffix])
+        span = 400 if i % 3 == 0 else len(data)  # a third hit the first 400 bytes (headers)
+        for pos in rng.integers(0, span, int(rng.integers(1, 12))):
+            data[pos] = int(rng.integers(0, 256))
+        p = tmp_path / f"fuzz{i:03d}{suffix}"
+        p.write_bytes(bytes(data))
+        paths.append(str(p))
+    code = (
+        "import json, sys\n"
+        "from imrnet.codec import read_compressed, probe_mpeg4, VideoError\n"
+        "bad = []\n"
+        "for p in json.loads(sys.argv[1]):\n"
+        "    for call in (lambda: read_compressed(p, num_gops=2, mc='exact'), lambda: probe_mpeg4(p)):\n"
+        "        try:\n"
+        "            call()\n"
+        "        except VideoError as e:\n"
+        "            if p not in str(e): bad.append([p, 'message lacks the path'])\n"
+        "        except Exception as e:\n"
+        "            bad.append([p, f'{type(e).__name__}: {e}'])\n"
+        "print(json.dumps(bad))\n")
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == []
