@@ -32,8 +32,10 @@ def render(path: Path, *, frames: int, width: int, height: int, speed: int) -> N
     size = height // 2
     sy, sx = np.mgrid[0:size, 0:size].astype(np.float64)
     tex = 128 + 80 * np.sin(sx / 5.0) * np.cos(sy / 6.0)
-    with av.open(str(path), "w") as out:
-        st = out.add_stream("ffv1", rate=30)
+    # bitexact: no random segment UID or date in the Matroska header, so the bytes repeat
+    with av.open(str(path), "w", options={"fflags": "+bitexact"}) as out:
+        st = out.add_stream("ffv1", rate=30, options={"flags": "+bitexact"})
+        st.codec_context.thread_count = 1
         st.width, st.height, st.pix_fmt = width, height, "yuv444p"
         for i in range(frames):
             img = bg.copy()
