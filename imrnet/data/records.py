@@ -1,0 +1,73 @@
+"""What a dataset adapter returns: one `VideoRecord` per video, and the adapters' errors."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["VideoRecord", "VideoList", "DatasetError", "read_lines", "check_subset", "check_split"]
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One video of a dataset split.
+
+    Attributes:
+        path: the video file.
+        label: 0-based class index (the adapter's documented order).
+        class_name: the class's name as the dataset spells it.
+        video_id: the file's stem (unique within the dataset).
+    """
+
+    path: str
+    label: int
+    class_name: str
+    video_id: str
+
+
+class VideoList(list):
+    """A list of `VideoRecord` in a stable order, plus the videos the split lists but the root
+    lacks (``missing``: (video_id, expected path) pairs; empty unless the adapter tolerates
+    missing videos, as Kinetics-400's does) and the class names by label (``classes``)."""
+
+    def __init__(self, records=(), *, missing=(), classes=()):
+        super().__init__(records)
+        self.missing = list(missing)
+        self.classes = list(classes)
+
+
+class DatasetError(ValueError):
+    """A dataset root that does not match the official layout; the message names the file."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path, self.reason = os.fspath(path), reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):
+        return (self.__class__, (self.path, self.reason))
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty, stripped lines of a text file (CRLF or LF; UTF-8 with a BOM or Latin-1)."""
+    if not path.is_file():
+        raise DatasetError(path, "missing split/annotation file (is the official download "
+                                 "extracted next to the videos?)")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return [ln.strip() for ln in text.splitlines() if ln.strip()]
+
+
+def check_split(split: int, allowed=(1, 2, 3)) -> int:
+    if split not in allowed:
+        raise ValueError(f"split must be one of {allowed}, got {split!r}")
+    return split
+
+
+def check_subset(subset: str, allowed: tuple[str, ...]) -> str:
+    if subset not in allowed:
+        raise ValueError(f"subset must be one of {allowed}, got {subset!r}")
+    return subset

@@ -1,0 +1,142 @@
+"""UCF-101, HMDB-51 and Kinetics-400 adapters on miniature trees in the official layouts,
+holding real tiny videos that encode_mpeg4 can re-encode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import helpers
+from imrnet.codec import encode_mpeg4, read_compressed
+from imrnet.data import DatasetError, ucf101, hmdb51, kinetics400
+
+
+@pytest.fixture(scope="module")
+def tiny_video(tmp_path_factory):
+    """One real 13-frame MPEG-4 AVI, copied into every tree (tiny, decodable)."""
+    frames = [helpers.smooth_pattern(48, 64, 7, 6, phase=0.3 * i) for i in range(13)]
+    path = tmp_path_factory.mktemp("tiny") / "tiny.avi"
+    return helpers.write_clip(path, frames, codec="mpeg4", pix_fmt="yuv420p", options={"g": "12"})
+
+
+def _put(path: Path, video: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(Path(video).read_bytes())
+
+
+@pytest.fixture
+def ucf_root(tmp_path, tiny_video):
+    root = tmp_path / "ucf"
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_bytes(b"1 ApplyEyeMakeup\r\n2 HandstandPushups\r\n3 YoYo\r\n")
+    train = ["ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1",
+             "HandstandPushups/v_HandStandPushups_g08_c01.avi 2", "YoYo/v_YoYo_g09_c02.avi 3"]
+    test = ["ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi", "YoYo/v_YoYo_g01_c03.avi"]
+    (lists / "trainlist01.txt").write_bytes(("\r\n".join(train) + "\r\n").encode())
+    (lists / "testlist01.txt").write_bytes(("\r\n".join(test) + "\r\n").encode())
+    for entry in train + test:
+        _put(root / "UCF-101" / entry.split()[0], tiny_video)
+    return root
+
+
+def test_ucf101_train_and_test(ucf_root):
+    tr = ucf101.list_videos(ucf_root)
+    assert [(r.video_id, r.label, r.class_name) for r in tr] == [
+        ("v_ApplyEyeMakeup_g08_c01", 0, "ApplyEyeMakeup"),
+        ("v_HandStandPushups_g08_c01", 1, "HandstandPushups"),  # class from the folder
+        ("v_YoYo_g09_c02", 2, "YoYo")]
+    te = ucf101.list_videos(ucf_root, subset="test")
+    assert [r.label for r in te] == [0, 2] and te.classes == ["ApplyEyeMakeup", "HandstandPushups", "YoYo"]
+    info = encode_mpeg4(tr[1].path, ucf_root / "enc" / "v.mp4", short_side=48)
+    assert read_compressed(info.path, num_gops=1).motion.shape == (1, 5, 48, 64, 2)
+
+
+def test_ucf101_errors(ucf_root):
+    with pytest.raises(DatasetError, match="trainlist02.txt"):
+        ucf101.list_videos(ucf_root, split=2)
+    (ucf_root / "UCF-101" / "YoYo" / "v_YoYo_g01_c03.avi").unlink()
+    with pytest.raises(DatasetError, match="missing"):
+        ucf101.list_videos(ucf_root, subset="test")
+    import shutil
+    shutil.rmtree(ucf_root / "UCF-101" / "HandstandPushups")
+    with pytest.raises(DatasetError, match="absent"):
+        ucf101.list_videos(ucf_root)
+    with pytest.raises(ValueError):
+        ucf101.list_videos(ucf_root, split=4)
+    with pytest.raises(ValueError):
+        ucf101.list_videos(ucf_root, subset="val")
+
+
+@pytest.fixture
+def hmdb_root(tmp_path, tiny_video):
+    root = tmp_path / "hmdb"
+    splits = root / "testTrainMulti_7030_splits"
+    splits.mkdir(parents=True)
+    content = {"brush_hair": [("April_09_brush_hair_u_nm_np1_ba_goo_0.avi", 1),
+                              ("April_09_brush_hair_u_nm_np1_ba_goo_1.avi", 2),
+                              ("Blonde_being_brushed_brush_hair_f_nm_np2_ri_med_0.avi", 0)],
+               "cartwheel": [("Bodenturnen_2004_cartwheel_f_cm_np1_le_med_0.avi", 2),
+                             ("Turnen_cartwheel_f_cm_np1_ri_med_1.avi", 1)]}
+    for cls, vids in content.items():
+        for s in (1, 2, 3):
+            (splits / f"{cls}_test_split{s}.txt").write_text(
+                "".join(f"{v} {t} \n" for v, t in vids))
+        for v, _ in vids:
+            _put(root / cls / v, tiny_video)
+    return root
+
+
+def test_hmdb51_tags(hmdb_root):
+    tr = hmdb51.list_videos(hmdb_root)
+    assert [(r.class_name, r.label, r.video_id) for r in tr] == [
+        ("brush_hair", 0, "April_09_brush_hair_u_nm_np1_ba_goo_0"),
+        ("cartwheel", 1, "Turnen_cartwheel_f_cm_np1_ri_med_1")]
+    te = hmdb51.list_videos(hmdb_root, subset="test", split=3)
+    assert [r.video_id for r in te] == ["April_09_brush_hair_u_nm_np1_ba_goo_1",
+                                        "Bodenturnen_2004_cartwheel_f_cm_np1_le_med_0"]
+    assert all(Path(r.path).is_file() for r in te)
+
+
+def test_hmdb51_errors(hmdb_root, tmp_path):
+    with pytest.raises(DatasetError, match="split folder"):
+        hmdb51.list_videos(tmp_path / "nowhere")
+    (hmdb_root / "cartwheel" / "Turnen_cartwheel_f_cm_np1_ri_med_1.avi").unlink()
+    with pytest.raises(DatasetError, match="missing"):
+        hmdb51.list_videos(hmdb_root)
+    (hmdb_root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt").write_text("x.avi 7\n")
+    with pytest.raises(DatasetError, match="bad line"):
+        hmdb51.list_videos(hmdb_root)
+
+
+@pytest.mark.parametrize("layout", ["flat", "class_folders"])
+def test_kinetics400_csv_and_missing_videos(tmp_path, tiny_video, layout):
+    root = tmp_path / "k400"
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations" / "train.csv").write_text(
+        "label,youtube_id,time_start,time_end,split,is_cc\n"
+        '"abseiling",-3B32lodo2M,59,69,train,0\n'
+        '"playing guitar",--0NTAs-fA0,10,20,train,0\n'
+        '"abseiling",gone_video1,0,10,train,0\n')
+    (root / "annotations" / "val.csv").write_text(
+        "label,youtube_id,time_start,time_end,split\n"
+        '"air drumming",--nQbRBEz2s,104,114,val\n')
+    for label, vid, a, b in (("abseiling", "-3B32lodo2M", 59, 69),
+                             ("playing guitar", "--0NTAs-fA0", 10, 20)):
+        folder = root / "train" if layout == "flat" else root / "train" / label
+        _put(folder / f"{vid}_{a:06d}_{b:06d}.mp4", tiny_video)
+    (root / "val").mkdir()
+    tr = kinetics400.list_videos(root)
+    assert tr.classes == ["abseiling", "air drumming", "playing guitar"]
+    assert [(r.video_id, r.label) for r in tr] == [("-3B32lodo2M_000059_000069", 0),
+                                                  ("--0NTAs-fA0_000010_000020", 2)]
+    assert [m[0] for m in tr.missing] == ["gone_video1_000000_000010"]
+    va = kinetics400.list_videos(root, subset="val")
+    assert len(va) == 0 and len(va.missing) == 1
+    with pytest.raises(ValueError):
+        kinetics400.list_videos(root, subset="test")
+    (root / "annotations" / "val.csv").write_text("name,id\nx,y\n")
+    with pytest.raises(DatasetError, match="header"):
+        kinetics400.list_videos(root, subset="val")
