@@ -2,6 +2,7 @@
 the built-in synthetic sets, clip sampling and transforms arrive with the rest of the dataset
 issue."""
 
+from .dataset import CompressedClipDataset, collate_clips
 from .records import DatasetError, VideoList, VideoRecord
 
-__all__ = ["DatasetError", "VideoList", "VideoRecord"]
+__all__ = ["CompressedClipDataset", "collate_clips", "DatasetError", "VideoList", "VideoRecord"]
