@@ -1,0 +1,181 @@
+"""Getting a dataset onto disk: download with resume and SHA-256, safe archive extraction,
+linking a local copy.
+
+Archives from the internet are untrusted: members with absolute paths, ``..`` components,
+symlinks or hardlinks are refused before anything is written (tar additionally goes through
+``tarfile``'s ``filter="data"``), extraction goes to a temporary folder that is renamed into
+place only when complete, and a download that fails its checksum leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+
+__all__ = ["FetchError", "download", "safe_extract", "link_local", "sha256_of"]
+
+CHUNK = 1 << 20
+
+
+class FetchError(ValueError):
+    """A download or archive that cannot be used; the message names the URL or file."""
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url: str, dst: str | os.PathLike, sha256: str, *, timeout: float = 60.0,
+             progress: bool = False) -> Path:
+    """Download ``url`` to ``dst``, resuming a previous partial download (``dst.part``) with an
+    HTTP Range request, and verify its SHA-256. On a mismatch the partial file is deleted and
+    `FetchError` raised; ``dst`` only ever appears complete and verified."""
+    dst = Path(dst)
+    if dst.is_file() and sha256_of(dst) == sha256.lower():
+        return dst
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(dst.name + ".part")
+    have = part.stat().st_size if part.is_file() else 0
+    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status = getattr(resp, "status", 200)
+            if have and status != 206:  # the server ignored the range: start again
+                have = 0
+            total = resp.headers.get("Content-Length")
+            total = (int(total) + have) if total else None
+            from tqdm import tqdm
+
+            with open(part, "ab" if have else "wb") as out, tqdm(
+                    total=total, initial=have, unit="B", unit_scale=True, disable=not progress,
+                    desc=dst.name) as bar:
+                for block in iter(lambda: resp.read(CHUNK), b""):
+                    out.write(block)
+                    bar.update(len(block))
+    except (urllib.error.URLError, OSError) as e:
+        raise FetchError(f"{url}: download failed ({e}); rerun to resume from {part}") from None
+    got = sha256_of(part)
+    if got != sha256.lower():
+        part.unlink()
+        raise FetchError(f"{url}: SHA-256 mismatch (got {got}, expected {sha256}); the partial "
+                         "file was removed")
+    os.replace(part, dst)
+    return dst
+
+
+def _check_member(archive: Path, name: str) -> None:
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise FetchError(f"{archive}: member {name!r} has an absolute path; refusing to extract")
+    if ".." in p.parts:
+        raise FetchError(f"{archive}: member {name!r} escapes the target with '..'; refusing")
+
+
+def _members(archive: Path) -> list[str]:
+    """Check every member (paths and link types) before extraction; return their names."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            names = []
+            for info in z.infolist():
+                _check_member(archive, info.filename)
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    raise FetchError(f"{archive}: member {info.filename!r} is a symlink; refusing")
+                names.append(info.filename)
+            return names
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            names = []
+            for m in t.getmembers():
+                _check_member(archive, m.name)
+                if m.issym() or m.islnk():
+                    raise FetchError(f"{archive}: member {m.name!r} is a {'symlink' if m.issym() else 'hardlink'}; refusing")
+                if not (m.isfile() or m.isdir()):
+                    raise FetchError(f"{archive}: member {m.name!r} is a special file; refusing")
+                names.append(m.name)
+            return names
+    if archive.suffix.lower() == ".rar":
+        return _rar_members(archive)
+    raise FetchError(f"{archive}: not a zip, tar or rar archive")
+
+
+def _rar_tool() -> list[str]:
+    if shutil.which("lsar") and shutil.which("unar"):
+        return ["unar"]
+    if shutil.which("bsdtar"):
+        return ["bsdtar"]
+    raise FetchError("extracting .rar (UCF-101, HMDB-51) needs unar or bsdtar: "
+                     "apt-get install unar   (or: apt-get install libarchive-tools)")
+
+
+def _rar_members(archive: Path) -> list[str]:
+    tool = _rar_tool()
+    cmd = ["lsar", str(archive)] if tool == ["unar"] else ["bsdtar", "-tf", str(archive)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise FetchError(f"{archive}: cannot list the rar archive ({res.stderr.strip()[:200]})")
+    lines = res.stdout.splitlines()[1:] if tool == ["unar"] else res.stdout.splitlines()
+    for name in lines:
+        _check_member(archive, name.strip())
+    return [ln.strip() for ln in lines]
+
+
+def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Extract ``archive`` (zip, tar[.gz|.bz2|.xz], rar) into ``dst`` after checking every
+    member; written to ``dst.partial`` first and renamed, so ``dst`` is all or nothing."""
+    archive, dst = Path(archive), Path(dst)
+    if not archive.is_file():
+        raise FetchError(f"{archive}: no such archive")
+    _members(archive)
+    tmp = dst.with_name(dst.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                z.extractall(tmp)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as t:
+                t.extractall(tmp, filter="data")
+        else:
+            tool = _rar_tool()
+            cmd = (["unar", "-q", "-o", str(tmp), "-D", str(archive)] if tool == ["unar"]
+                   else ["bsdtar", "-xf", str(archive), "-C", str(tmp)])
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise FetchError(f"{archive}: rar extraction failed ({res.stderr.strip()[:200]})")
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FetchError(f"{archive}: extraction failed ({e})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if dst.exists():
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
+    return dst
+
+
+def link_local(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Point ``dst`` at an existing local copy of a dataset (a symlink; replaced if present)."""
+    src, dst = Path(src).resolve(), Path(dst)
+    if not src.is_dir():
+        raise FetchError(f"{src}: local dataset root does not exist")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() or dst.is_file():
+        dst.unlink()
+    elif dst.is_dir():
+        shutil.rmtree(dst)
+    dst.symlink_to(src, target_is_directory=True)
+    return dst

@@ -1,0 +1,152 @@
+"""Download and extraction against a loopback HTTP server (127.0.0.1 only, bounded)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from imrnet.data.fetch import FetchError, download, link_local, safe_extract
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from the server's directory, honouring 'Range: bytes=N-'."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = Path(self.server.root) / self.path.lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes="):
+            start = int(rng[6:].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            data = data[start:]
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    httpd.root = root
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _tar(path: Path, members: dict[str, bytes]) -> str:
+    with tarfile.open(path, "w:gz") as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_good_archive_downloads_resumes_and_extracts(server, tmp_path):
+    root, url = server
+    sha = _tar(root / "ds.tar.gz", {"UCF-101/A/v.avi": b"x" * 5000, "ucfTrainTestlist/classInd.txt": b"1 A\r\n"})
+    dst = tmp_path / "dl" / "ds.tar.gz"
+    dst.parent.mkdir()
+    full = (root / "ds.tar.gz").read_bytes()
+    (dst.parent / "ds.tar.gz.part").write_bytes(full[: len(full) // 2])  # an interrupted download
+    assert download(f"{url}/ds.tar.gz", dst, sha).read_bytes() == full
+    assert not (dst.parent / "ds.tar.gz.part").exists()
+    out = safe_extract(dst, tmp_path / "data" / "ucf")
+    assert (out / "UCF-101" / "A" / "v.avi").read_bytes() == b"x" * 5000
+    assert not (tmp_path / "data" / "ucf.partial").exists()
+
+
+def test_corrupted_download_leaves_nothing(server, tmp_path):
+    root, url = server
+    sha = _tar(root / "ds.tar.gz", {"a.txt": b"hello"})
+    (root / "ds.tar.gz").write_bytes(b"corrupted" + (root / "ds.tar.gz").read_bytes()[9:])
+    dst = tmp_path / "dl" / "ds.tar.gz"
+    with pytest.raises(FetchError, match="SHA-256 mismatch"):
+        download(f"{url}/ds.tar.gz", dst, sha)
+    assert list((tmp_path / "dl").iterdir()) == []
+    with pytest.raises(FetchError, match="download failed"):
+        download(f"{url}/missing.tar.gz", dst, sha)
+
+
+@pytest.mark.parametrize("bad", ["../evil.txt", "/etc/evil.txt", "a/../../evil.txt"])
+def test_escaping_members_are_refused(server, tmp_path, bad):
+    root, url = server
+    sha = _tar(root / "evil.tar.gz", {"ok.txt": b"fine", bad: b"pwned"})
+    dst = download(f"{url}/evil.tar.gz", tmp_path / "evil.tar.gz", sha)
+    with pytest.raises(FetchError, match="refusing"):
+        safe_extract(dst, tmp_path / "out" / "x")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_links_and_zip_escapes_are_refused(tmp_path):
+    t = tmp_path / "link.tar"
+    with tarfile.open(t, "w") as tf:
+        info = tarfile.TarInfo("lnk")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(info)
+    with pytest.raises(FetchError, match="symlink"):
+        safe_extract(t, tmp_path / "o1")
+    z = tmp_path / "bad.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("../up.txt", b"x")
+    with pytest.raises(FetchError, match="'..'"):
+        safe_extract(z, tmp_path / "o2")
+    with pytest.raises(FetchError, match="not a zip"):
+        (tmp_path / "plain.bin").write_bytes(b"nothing")
+        safe_extract(tmp_path / "plain.bin", tmp_path / "o3")
+
+
+def test_link_local(tmp_path):
+    src = tmp_path / "UCF101"
+    src.mkdir()
+    dst = link_local(src, tmp_path / "data" / "ucf101")
+    assert dst.is_symlink() and dst.resolve() == src.resolve()
+    with pytest.raises(FetchError, match="does not exist"):
+        link_local(tmp_path / "nope", tmp_path / "data" / "x")
+
+
+def test_fetch_stage_generates_links_and_downloads(server, tmp_path, monkeypatch):
+    import yaml
+
+    from pipelines import fetch as stage
+
+    root, url = server
+    sha = _tar(root / "k.tar.gz", {"annotations/train.csv": b"label,youtube_id,time_start,time_end\nabseiling,-abc,0,10\n",
+                                   "train/.keep": b""})
+    local = tmp_path / "myhmdb"
+    local.mkdir()
+    params = {"fetch": {"root": str(tmp_path / "raw"), "datasets": {
+        "synthetic-hmdb": {"kind": "synthetic", "seed": 1, "width": 48, "height": 32,
+                           "frames": 12, "scale": 0.1},
+        "kinetics400": {"kind": "url", "url": f"{url}/k.tar.gz", "sha256": sha},
+        "mycopy": {"kind": "local", "path": str(local)}}}}
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump(params))
+    assert stage.main(["--params", str(p), "--no-progress"]) == 0
+    assert len(list((tmp_path / "raw" / "synthetic-hmdb").rglob("*.mkv"))) == 20
+    assert (tmp_path / "raw" / "kinetics400" / "annotations" / "train.csv").is_file()
+    assert (tmp_path / "raw" / "mycopy").is_symlink()
+    params["fetch"]["datasets"] = {"bad": {"kind": "url", "url": f"{url}/k.tar.gz", "sha256": "0" * 64}}
+    p.write_text(yaml.safe_dump(params))
+    assert stage.main(["--params", str(p), "--no-progress"]) == 1
