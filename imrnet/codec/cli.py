@@ -73,23 +73,35 @@ def _tree_jobs(src: Path, dst: Path, suffix: str) -> list[tuple[str, str]]:
     return jobs
 
 
-def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
-                progress: bool = True, **kw) -> dict:
-    """Encode every video under ``src`` into the mirrored tree ``dst``; returns a summary dict
-    (``encoded``, ``skipped``, ``failed``: {path: reason}) also written, failures only, to
-    ``dst/encode-failures.json``."""
+def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool = True,
+                desc: str = "encode", **kw) -> tuple[dict, dict]:
+    """Encode (src, dst) pairs, skipping those whose dst exists (finished: writes are atomic).
+
+    Returns ({src: VideoInfo dict} for the files encoded now, {src: reason} for failures); a
+    bad file or a crashed worker is reported and the rest go on.
+    """
     from tqdm import tqdm
 
-    src_p, dst_p = Path(src), Path(dst)
-    jobs = _tree_jobs(src_p, dst_p, suffix)
     todo = [(s, d) for s, d in jobs if not os.path.exists(d)]
-    summary = {"encoded": 0, "skipped": len(jobs) - len(todo), "failed": {}}
-    dst_p.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(todo), disable=not progress, unit="video", desc="encode")
+    for _, d in todo:  # temp files of a killed earlier run (encode_mpeg4 writes .<stem>.part-<pid>)
+        dp = Path(d)
+        for stale in dp.parent.glob(f".{dp.stem}.part-*{dp.suffix}") if dp.parent.is_dir() else ():
+            stale.unlink()
+    done, failed = {}, {}
+    bar = tqdm(total=len(todo), disable=not progress, unit="video", desc=desc)
+
+    def tally(res):
+        src, info, err = res
+        if err is None:
+            done[src] = info
+        else:
+            failed[src] = err
+            bar.write(f"FAILED {src}: {err}", file=sys.stderr)
+        bar.update(1)
+
     if workers <= 1:
-        results = (_encode_one(s, d, kw) for s, d in todo)
-        for res in results:
-            _tally(summary, res, bar)
+        for s, d in todo:
+            tally(_encode_one(s, d, kw))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(_encode_one, s, d, kw): s for s, d in todo}
@@ -99,25 +111,27 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
                 except BrokenProcessPool:  # a worker died (crash in FFmpeg): report, go on
                     res = (futures[fut], None, "the worker process died while encoding this "
                            "batch (rerun to retry the files not yet written)")
-                _tally(summary, res, bar)
+                tally(res)
     bar.close()
-    report = dst_p / FAILURES
-    if summary["failed"]:
-        failed = dict(sorted(summary["failed"].items()))
-        report.write_text(json.dumps(failed, indent=2) + "\n")
+    return done, failed
+
+
+def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
+                progress: bool = True, **kw) -> dict:
+    """Encode every video under ``src`` into the mirrored tree ``dst``; returns a summary dict
+    (``encoded``, ``skipped``, ``failed``: {path: reason}) also written, failures only, to
+    ``dst/encode-failures.json``."""
+    jobs = _tree_jobs(Path(src), Path(dst), suffix)
+    Path(dst).mkdir(parents=True, exist_ok=True)
+    skipped = sum(os.path.exists(d) for _, d in jobs)
+    done, failed = encode_jobs(jobs, workers=workers, progress=progress, **kw)
+    summary = {"encoded": len(done), "skipped": skipped, "failed": failed}
+    report = Path(dst) / FAILURES
+    if failed:
+        report.write_text(json.dumps(dict(sorted(failed.items())), indent=2) + "\n")
     elif report.exists():
         report.unlink()
     return summary
-
-
-def _tally(summary: dict, res, bar) -> None:
-    src, info, err = res
-    if err is None:
-        summary["encoded"] += 1
-    else:
-        summary["failed"][src] = err
-        bar.write(f"FAILED {src}: {err}", file=sys.stderr)
-    bar.update(1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,126 @@
+"""Re-encode a dataset to MPEG-4 Part 2 and index it (the ``extract`` stage's library).
+
+Jobs come from the dataset's own listing (the synthetic index, or the official split files of
+UCF-101 / HMDB-51 / Kinetics-400); each video becomes ``<dst>/<name>/<relative path>.mp4``.
+Finished outputs are skipped (writes are atomic), so a killed run resumes; a run over a shard
+(`shard_of`) writes ``index.shard-I-of-N.json`` and `merge_shards` joins the shards into the
+``index.json`` one machine would have written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ..codec import probe_mpeg4
+from ..codec.cli import encode_jobs
+from . import hmdb51, kinetics400, ucf101
+from .records import DatasetError
+
+__all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of"]
+
+_REAL = {"ucf101": (ucf101, [(1, "train"), (1, "test")]),
+         "hmdb51": (hmdb51, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
+         "kinetics400": (kinetics400, [(1, "train"), (1, "val")])}
+
+
+def dataset_jobs(name: str, src_root: Path) -> list[dict]:
+    """Every video of dataset ``name`` under ``src_root / name``: id, label, class, subset(s),
+    source path, relative output path; in a stable order."""
+    base = src_root / name
+    if name.startswith("synthetic-"):
+        idx = base / "index.json"
+        if not idx.is_file():
+            raise DatasetError(idx, "missing: run the fetch stage first")
+        jobs = [{"video_id": r["video_id"], "label": r["label"], "class_name": r["class_name"],
+                 "subsets": [r["subset"]], "src": str(base / r["path"]),
+                 "rel": str(Path(r["path"]).with_suffix(".mp4"))}
+                for r in json.loads(idx.read_text())]
+        return sorted(jobs, key=lambda j: j["rel"])
+    if name not in _REAL:
+        raise ValueError(f"unknown dataset {name!r}")
+    module, lists = _REAL[name]
+    jobs: dict[str, dict] = {}
+    for split, subset in lists:
+        try:
+            records = module.list_videos(base, split=split, subset=subset)
+        except DatasetError:
+            if split == 1:
+                raise
+            continue  # other splits are optional
+        for r in records:
+            j = jobs.setdefault(r.path, {"video_id": r.video_id, "label": r.label,
+                                         "class_name": r.class_name, "subsets": [], "src": r.path,
+                                         "rel": str(Path(os.path.relpath(r.path, base)).with_suffix(".mp4"))})
+            tag = f"{subset}{split}" if name == "hmdb51" else subset
+            if tag not in j["subsets"]:
+                j["subsets"].append(tag)
+    return sorted(jobs.values(), key=lambda j: j["rel"])
+
+
+def shard_of(jobs: list, shard: tuple[int, int] | None) -> list:
+    """Jobs of shard i of n (round-robin over the stable order); None: all."""
+    if shard is None:
+        return jobs
+    i, n = shard
+    if not 0 <= i < n:
+        raise ValueError(f"shard {i}/{n} out of range")
+    return jobs[i::n]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike, *,
+            encode: dict, workers: int = 1, shard: tuple[int, int] | None = None,
+            max_failed_fraction: float = 0.0, progress: bool = True) -> dict:
+    """Encode (a shard of) dataset ``name`` and write its index; returns a summary.
+
+    Raises:
+        RuntimeError: more than ``max_failed_fraction`` of the videos failed (the failure report
+            ``encode-failures.json`` names them).
+    """
+    src_root, out = Path(src_root), Path(dst_root) / name
+    jobs = shard_of(dataset_jobs(name, src_root), shard)
+    pairs = [(j["src"], str(out / j["rel"])) for j in jobs]
+    out.mkdir(parents=True, exist_ok=True)
+    _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name, **encode)
+    index = []
+    for j, (_, dst) in zip(jobs, pairs):
+        if j["src"] in failed or not os.path.exists(dst):
+            continue
+        info = probe_mpeg4(dst)
+        index.append({**{k: j[k] for k in ("video_id", "label", "class_name", "subsets")},
+                      "path": j["rel"], "frames": info.frames, "gops": info.gops,
+                      "gop_size": info.gop_size, "fps": info.fps, "width": info.width,
+                      "height": info.height, "sha256": _sha(Path(dst))})
+    suffix = "" if shard is None else f".shard-{shard[0]}-of-{shard[1]}"
+    (out / f"index{suffix}.json").write_text(json.dumps(index, indent=1) + "\n")
+    report = out / f"encode-failures{suffix}.json"
+    if failed:
+        report.write_text(json.dumps(dict(sorted(failed.items())), indent=2) + "\n")
+    elif report.exists():
+        report.unlink()
+    frac = len(failed) / max(1, len(jobs))
+    if frac > max_failed_fraction:
+        raise RuntimeError(f"{name}: {len(failed)} of {len(jobs)} videos failed ({frac:.1%} > "
+                           f"{max_failed_fraction:.1%}); see {report}")
+    return {"videos": len(jobs), "indexed": len(index), "failed": len(failed)}
+
+
+def merge_shards(name: str, dst_root: str | os.PathLike, n: int) -> Path:
+    """Join ``index.shard-*-of-n.json`` into ``index.json`` in the unsharded order."""
+    out = Path(dst_root) / name
+    rows = []
+    for i in range(n):
+        p = out / f"index.shard-{i}-of-{n}.json"
+        if not p.is_file():
+            raise DatasetError(p, f"shard {i} of {n} has not been extracted")
+        rows.extend(json.loads(p.read_text()))
+    rows.sort(key=lambda r: r["path"])
+    dst = out / "index.json"
+    dst.write_text(json.dumps(rows, indent=1) + "\n")
+    return dst
