@@ -136,20 +136,20 @@ def sprite_state(cls: str, t: float, p: dict) -> tuple[float, float, float, floa
     elif cls in ("spin_cw", "spin_ccw"):  # a quarter turn per I-frame period (0.625 rev/s)
         ang = (1 if cls == "spin_cw" else -1) * (math.pi / 2) * t / GOP_SECONDS
     elif cls == "approach":
-        scale = 0.6 + 0.5 * t
+        scale = 0.6 + 0.6 * t
     elif cls == "recede":
-        scale = 1.6 - 0.5 * t
+        scale = 1.8 - 0.6 * t
     elif cls == "bounce":
-        x += v * 0.5 * t
+        x += v * 0.8 * t
         phase = (t * 1.25) % 1.0
-        y = p["y"] + 0.25 - 1.0 * phase * (1 - phase)
+        y = 0.75 - 1.6 * phase * (1 - phase)
     elif cls == "circle":
-        x += 0.18 * math.cos(2 * math.pi * 0.5 * t + p["phase"])
-        y += 0.18 * math.sin(2 * math.pi * 0.5 * t + p["phase"])
+        x += 0.22 * math.cos(2 * math.pi * 0.6 * t + p["phase"])
+        y += 0.22 * math.sin(2 * math.pi * 0.6 * t + p["phase"])
     elif cls == "oscillate_fast":  # 2.5 Hz: the same position at every I-frame
-        x += 0.12 * math.sin(2 * math.pi * t / GOP_SECONDS)
+        x += 0.08 * math.sin(2 * math.pi * t / GOP_SECONDS)
     elif cls == "oscillate_vertical":
-        y += 0.15 * math.sin(2 * math.pi * 1.0 * t + p["phase"])
+        y += 0.2 * math.sin(2 * math.pi * 1.0 * t + p["phase"])
     elif cls == "stop_and_go":
         k, rem = divmod(t, GOP_SECONDS)
         x += v * (k * GOP_SECONDS / 2 + min(rem, GOP_SECONDS / 2))
@@ -198,15 +198,15 @@ def render_clip(cls: str, rng: np.random.Generator, *, width: int = 128, height:
     canvas = _background(rng, height + 2 * pad, width + 2 * pad)
     tex, mask = _sprite(rng, int(short * rng.uniform(0.12, 0.2)))
     p = {"x": rng.uniform(0.3, 0.7), "y": rng.uniform(0.35, 0.65),
-         "speed": rng.uniform(0.12, 0.22), "phase": rng.uniform(0, 2 * np.pi)}
+         "speed": rng.uniform(0.3, 0.45), "phase": rng.uniform(0, 2 * np.pi)}
     if cls in ("move_right", "move_up_right", "stop_and_go", "bounce", "zigzag"):
-        p["x"] = rng.uniform(0.2, 0.35)
+        p["x"] = rng.uniform(0.12, 0.22)
     elif cls in ("move_left", "move_down_left"):
-        p["x"] = rng.uniform(0.65, 0.8)
+        p["x"] = rng.uniform(0.78, 0.88)
     if cls in ("move_down", "move_down_left"):
-        p["y"] = rng.uniform(0.2, 0.35)
+        p["y"] = rng.uniform(0.12, 0.22)
     elif cls in ("move_up", "move_up_right"):
-        p["y"] = rng.uniform(0.65, 0.8)
+        p["y"] = rng.uniform(0.78, 0.88)
     others = []
     for _ in range(int(rng.integers(distractors[0], distractors[1] + 1))):
         dt, dm = _sprite(rng, int(short * rng.uniform(0.06, 0.1)))

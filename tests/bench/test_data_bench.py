@@ -1,0 +1,76 @@
+"""Dataset throughput (clips/s) with 0, 1 and 2 workers at crops 112 and 224, peak memory, and
+storage per clip of the built-in data.    make bench
+
+Clips: synthetic-ucf, 24 videos of 2 s, re-encoded at short side 128 (for crop 112) and 256
+(for crop 224, the paper's setting). Training mode (random window, multi-scale crop, flip,
+normalisation). Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from imrnet.data import CompressedClipDataset, VideoRecord, collate_clips, synthetic
+from imrnet.data.extract import extract
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory):
+    d = tmp_path_factory.mktemp("databench")
+    synthetic.generate("synthetic-ucf", d / "raw", seed=0, width=128, height=96, frames=60, scale=0.17)
+    out = {}
+    for short in (128, 256):
+        extract("synthetic-ucf", d / "raw", d / f"mp4-{short}", progress=False,
+                encode={"short_side": short, "gop_size": 12, "quality": 1})
+        base = d / f"mp4-{short}" / "synthetic-ucf"
+        out[short] = [VideoRecord(str(p), i % 12, "c", p.stem) for i, p in enumerate(sorted(base.rglob("*.mp4")))]
+    return d, out
+
+
+def _rate(ds, workers: int) -> float:
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=workers,
+                                         collate_fn=collate_clips,
+                                         multiprocessing_context="fork" if workers else None)
+    t = time.perf_counter()
+    n = sum(len(b["label"]) for b in loader)
+    return n / (time.perf_counter() - t)
+
+
+def test_dataset_throughput(benchmark, encoded):
+    _, recs = encoded
+    rows = []
+    for crop, short in ((112, 128), (224, 256)):
+        ds = CompressedClipDataset(recs[short], train=True, crop_size=crop)
+        ds[0]  # compile kernels, warm caches
+        for w in (0, 1, 2):
+            rows.append((crop, w, _rate(ds, w)))
+    ds = CompressedClipDataset(recs[128], train=True, crop_size=112)
+    sample = benchmark.pedantic(ds.__getitem__, args=(1,), rounds=5, iterations=1)
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print("\nCompressedClipDataset, training mode, 5 GOPs (5 I + 25 P)")
+    print(f"{'crop':>5s} {'workers':>8s} {'clips/s':>8s}")
+    for crop, w, r in rows:
+        print(f"{crop:5d} {w:8d} {r:8.1f}")
+        benchmark.extra_info[f"crop{crop}_workers{w}_clips_per_s"] = round(r, 2)
+    print(f"peak RSS of the process (or a worker): {peak:.0f} MiB")
+    benchmark.extra_info["peak_rss_mib"] = round(peak)
+    assert sample["motion"].shape == (2, 25, 112, 112) and all(r > 0 for *_, r in rows)
+
+
+def test_storage_per_clip(benchmark, encoded):
+    d, recs = encoded
+    raw = [p.stat().st_size for p in (d / "raw" / "synthetic-ucf").rglob("*.mkv")]
+    sizes = {short: [Path(r.path).stat().st_size for r in recs[short]] for short in recs}
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    print(f"\nstorage per 2-s clip: lossless source (FFV1, 128x96) {sum(raw) / len(raw) / 1e3:.0f} kB; "
+          + "; ".join(f"MPEG-4 q=2 at short side {s}: {sum(v) / len(v) / 1e3:.0f} kB"
+                      for s, v in sizes.items()))
+    for s, v in sizes.items():
+        benchmark.extra_info[f"mpeg4_short{s}_kB"] = round(sum(v) / len(v) / 1e3, 1)
+    assert all(len(v) == len(raw) for v in sizes.values())
