@@ -53,3 +53,12 @@ def test_same_results_with_0_and_2_workers_and_epochs_differ(records):
     ds.set_epoch(1)
     c = _load(ds, 0)
     assert any(not torch.equal(x["iframes"], z["iframes"]) for x, z in zip(a, c))
+
+
+def test_tsn_multi_clip_testing(records):
+    ds = CompressedClipDataset(records, train=False, crop_size=64, num_gops=2, test_clips=3)
+    s = ds[1]  # 84 frames = 7 GOPs: windows start at GOPs 0, 3, 6
+    assert s["iframes"].shape == (9, 3, 2, 64, 64)
+    one = CompressedClipDataset(records, train=False, crop_size=64, num_gops=2)[1]
+    assert one["iframes"].shape == (3, 3, 2, 64, 64)
+    assert not torch.equal(s["iframes"][2], s["iframes"][8])  # right crop, first vs last window
