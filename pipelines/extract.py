@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     p = yaml.safe_load(Path(args.params).read_text())["extract"]
     for name in p["datasets"]:
         if args.merge:
-            print(f"{name}: merged into {merge_shards(name, p['dst_root'], args.merge)}", file=sys.stderr)
+            try:
+                print(f"{name}: merged into {merge_shards(name, p['dst_root'], args.merge)}",
+                      file=sys.stderr)
+            except ValueError as e:  # DatasetError included
+                print(f"extract {name}: {e}", file=sys.stderr)
+                return 1
             continue
         enc = {"gop_size": p.get("gop_size", 12), "quality": p.get("quality", 1),
                "fps": p.get("fps"), "short_side": p.get("short_side")}

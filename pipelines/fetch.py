@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, entry in params["datasets"].items():
         try:
             print(fetch_one(name, entry, root, progress=not args.no_progress), file=sys.stderr)
-        except (FetchError, DatasetError, KeyError, ValueError) as e:
+        except (FetchError, DatasetError, KeyError, ValueError, OSError) as e:
             print(f"fetch {name}: {e}", file=sys.stderr)
             return 1
     return 0

@@ -32,6 +32,9 @@ def seed_everything(seed: int, *, threads: int | None = None) -> None:
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     """A generator that depends only on (seed, epoch, index)."""
+    for name, v in (("seed", seed), ("epoch", epoch), ("index", index)):
+        if not 0 <= int(v) < 2**32:  # SeedSequence splits larger words, aliasing other triples
+            raise ValueError(f"{name} must be in [0, 2**32), got {v!r}")
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch, index])))
 
 

@@ -21,7 +21,7 @@ from .records import DatasetError
 
 __all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of"]
 
-_REAL = {"ucf101": (ucf101, [(1, "train"), (1, "test")]),
+_REAL = {"ucf101": (ucf101, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
          "hmdb51": (hmdb51, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
          "kinetics400": (kinetics400, [(1, "train"), (1, "val")])}
 
@@ -54,7 +54,7 @@ def dataset_jobs(name: str, src_root: Path) -> list[dict]:
             j = jobs.setdefault(r.path, {"video_id": r.video_id, "label": r.label,
                                          "class_name": r.class_name, "subsets": [], "src": r.path,
                                          "rel": str(Path(os.path.relpath(r.path, base)).with_suffix(".mp4"))})
-            tag = f"{subset}{split}" if name == "hmdb51" else subset
+            tag = subset if name == "kinetics400" else f"{subset}{split}"
             if tag not in j["subsets"]:
                 j["subsets"].append(tag)
     return sorted(jobs.values(), key=lambda j: j["rel"])

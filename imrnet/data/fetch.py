@@ -10,6 +10,7 @@ place only when complete, and a download that fails its checksum leaves nothing 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import stat
@@ -27,6 +28,22 @@ CHUNK = 1 << 20
 
 class FetchError(ValueError):
     """A download or archive that cannot be used; the message names the URL or file."""
+
+
+class _Empty:
+    """Stands in for a response when a Range request found the partial file complete."""
+
+    status = 206
+    headers: dict = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, n=-1):
+        return b""
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -50,12 +67,22 @@ def download(url: str, dst: str | os.PathLike, sha256: str, *, timeout: float = 
     have = part.stat().st_size if part.is_file() else 0
     req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        resp_cm = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code != 416 or not have:  # 416: the partial file is already complete
+            raise FetchError(f"{url}: download failed ({e}); rerun to resume from {part}") from None
+        resp_cm = None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        raise FetchError(f"{url}: download failed ({e}); rerun to resume from {part}") from None
+    expected = None
+    try:
+        with (resp_cm or _Empty()) as resp:
             status = getattr(resp, "status", 200)
             if have and status != 206:  # the server ignored the range: start again
                 have = 0
             total = resp.headers.get("Content-Length")
             total = (int(total) + have) if total else None
+            expected = total
             from tqdm import tqdm
 
             with open(part, "ab" if have else "wb") as out, tqdm(
@@ -64,8 +91,11 @@ def download(url: str, dst: str | os.PathLike, sha256: str, *, timeout: float = 
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     out.write(block)
                     bar.update(len(block))
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
         raise FetchError(f"{url}: download failed ({e}); rerun to resume from {part}") from None
+    if expected is not None and part.stat().st_size < expected:  # the connection dropped
+        raise FetchError(f"{url}: connection closed after {part.stat().st_size} of {expected} "
+                         f"bytes; rerun to resume from {part}")
     got = sha256_of(part)
     if got != sha256.lower():
         part.unlink()
@@ -85,6 +115,13 @@ def _check_member(archive: Path, name: str) -> None:
 
 def _members(archive: Path) -> list[str]:
     """Check every member (paths and link types) before extraction; return their names."""
+    try:
+        return _list_members(archive)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+        raise FetchError(f"{archive}: damaged archive ({e})") from None
+
+
+def _list_members(archive: Path) -> list[str]:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             names = []
@@ -121,14 +158,27 @@ def _rar_tool() -> list[str]:
 
 def _rar_members(archive: Path) -> list[str]:
     tool = _rar_tool()
-    cmd = ["lsar", str(archive)] if tool == ["unar"] else ["bsdtar", "-tf", str(archive)]
+    cmd = ["lsar", "-j", str(archive)] if tool == ["unar"] else ["bsdtar", "-tvf", str(archive)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise FetchError(f"{archive}: cannot list the rar archive ({res.stderr.strip()[:200]})")
-    lines = res.stdout.splitlines()[1:] if tool == ["unar"] else res.stdout.splitlines()
-    for name in lines:
-        _check_member(archive, name.strip())
-    return [ln.strip() for ln in lines]
+    names = []
+    if tool == ["unar"]:
+        import json
+
+        for entry in json.loads(res.stdout).get("lsarContents", []):
+            name = entry.get("XADFileName", "")
+            if entry.get("XADIsLink") or entry.get("XADIsHardLink"):
+                raise FetchError(f"{archive}: member {name!r} is a link; refusing")
+            names.append(name)
+    else:  # ls -l style: the mode's first letter says l(ink) or h(ardlink)
+        for line in res.stdout.splitlines():
+            if line[:1] in ("l", "h") or " link to " in line:
+                raise FetchError(f"{archive}: member {line.split()[-1]!r} is a link; refusing")
+            names.append(line.split(None, 8)[-1])
+    for name in names:
+        _check_member(archive, name)
+    return names
 
 
 def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
@@ -161,21 +211,30 @@ def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if dst.exists():
-        shutil.rmtree(dst)
+    if dst.is_symlink():
+        dst.unlink()
+    elif dst.exists():
+        shutil.rmtree(dst)  # a previous extraction of this archive (the stage's own output)
     os.replace(tmp, dst)
     return dst
 
 
 def link_local(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """Point ``dst`` at an existing local copy of a dataset (a symlink; replaced if present)."""
+    """Point ``dst`` at an existing local copy of a dataset with a symlink.
+
+    Never deletes data: if ``dst`` already is (or resolves to) ``src``, nothing happens; an
+    existing symlink is replaced; an existing real folder or file at ``dst`` is an error.
+    """
     src, dst = Path(src).resolve(), Path(dst)
     if not src.is_dir():
         raise FetchError(f"{src}: local dataset root does not exist")
+    if dst.exists() and dst.resolve() == src:
+        return dst
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.is_symlink() or dst.is_file():
+    if dst.is_symlink():
         dst.unlink()
-    elif dst.is_dir():
-        shutil.rmtree(dst)
+    elif dst.exists():
+        raise FetchError(f"{dst}: exists and is not a link to {src}; move it away or point "
+                         "the params at it")
     dst.symlink_to(src, target_is_directory=True)
     return dst

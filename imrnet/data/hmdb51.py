@@ -23,13 +23,21 @@ _TAG = {"train": "1", "test": "2"}
 
 
 def _split_files(root: Path, split: int) -> dict[str, Path]:
+    """{class: split file} for one split. The class list is the union over all three splits'
+    file names, so labels never depend on which split is read; a class without a file for
+    this split is an error, not a silently shifted label."""
     d = root / SPLITS
     if not d.is_dir():
         raise DatasetError(d, "missing split folder (extract test_train_splits.rar here)")
-    pat = re.compile(rf"^(.+)_test_split{split}\.txt$")
-    files = {m.group(1): p for p in d.iterdir() if (m := pat.match(p.name))}
+    pat = re.compile(r"^(.+)_test_split([123])\.txt$")
+    found = [(m.group(1), int(m.group(2)), p) for p in d.iterdir() if (m := pat.match(p.name))]
+    names = {c for c, _, _ in found}
+    files = {c: p for c, s, p in found if s == split}
     if not files:
         raise DatasetError(d, f"no <class>_test_split{split}.txt files")
+    lacking = sorted(names - set(files))
+    if lacking:
+        raise DatasetError(d, f"split {split} files missing for {len(lacking)} class(es): {lacking[:5]}")
     return files
 
 

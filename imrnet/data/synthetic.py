@@ -216,7 +216,8 @@ def render_clip(cls: str, rng: np.random.Generator, *, width: int = 128, height:
     for i in range(frames):
         t = i / FPS
         ox, oy = pad + pan[0] * t * 2, pad + pan[1] * t * 2
-        fx, fy = int(round(ox)), int(round(oy))
+        fx = min(max(int(round(ox)), 0), 2 * pad)  # long clips: the pan stops at the canvas edge
+        fy = min(max(int(round(oy)), 0), 2 * pad)
         f = canvas[fy : fy + height, fx : fx + width].copy()
         for dt, dm, pos, vel in others:
             _paste(f, dt, dm, (pos[0] + vel[0] * t) * width, (pos[1] + vel[1] * t) * height, 0.0, 1.0)
@@ -260,6 +261,8 @@ def generate(name: str, root: str | os.PathLike, *, seed: int = 0, width: int = 
                 jobs.append((subset, label, cls, k))
     from tqdm import tqdm
 
+    for stale in base.rglob(".*.part-*") if base.is_dir() else ():  # a killed earlier run
+        stale.unlink()
     index = []
     ds_key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
     for subset, label, cls, k in tqdm(jobs, disable=not progress, desc=name, unit="clip"):

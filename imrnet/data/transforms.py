@@ -26,7 +26,7 @@ __all__ = ["crop", "resize", "hflip", "rot90", "multiscale_crop_params", "three_
            "PAPER_SCALES"]
 
 STREAMS = ("iframes", "motion", "residual")
-PAPER_SCALES = (1.0, 0.975, 0.9, 0.85)  # the paper's [.975, .9, .85] of the short side, plus 1
+PAPER_SCALES = (0.975, 0.9, 0.85)  # the paper's multi-scale crop, fractions of the short side
 
 
 def _hw(clip) -> tuple[int, int]:

@@ -30,6 +30,9 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng and rng.startswith("bytes="):
             start = int(rng[6:].split("-")[0])
+            if start >= len(data):
+                self.send_error(416)
+                return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
             data = data[start:]
@@ -117,13 +120,34 @@ def test_links_and_zip_escapes_are_refused(tmp_path):
         safe_extract(tmp_path / "plain.bin", tmp_path / "o3")
 
 
-def test_link_local(tmp_path):
+def test_link_local_never_deletes_data(tmp_path):
     src = tmp_path / "UCF101"
     src.mkdir()
+    (src / "keep.avi").write_bytes(b"precious")
     dst = link_local(src, tmp_path / "data" / "ucf101")
     assert dst.is_symlink() and dst.resolve() == src.resolve()
+    assert link_local(src, dst) == dst  # again: a no-op
+    assert link_local(src, src) == src and (src / "keep.avi").read_bytes() == b"precious"
+    real = tmp_path / "data" / "other"
+    real.mkdir()
+    (real / "x").write_bytes(b"mine")
+    with pytest.raises(FetchError, match="not a link"):
+        link_local(src, real)
+    assert (real / "x").read_bytes() == b"mine"
     with pytest.raises(FetchError, match="does not exist"):
         link_local(tmp_path / "nope", tmp_path / "data" / "x")
+
+
+def test_complete_partial_file_and_damaged_archive(server, tmp_path):
+    root, url = server
+    sha = _tar(root / "ds.tar.gz", {"a.txt": b"hello"})
+    dst = tmp_path / "ds.tar.gz"
+    (tmp_path / "ds.tar.gz.part").write_bytes((root / "ds.tar.gz").read_bytes())  # killed while hashing
+    assert download(f"{url}/ds.tar.gz", dst, sha).is_file()
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(dst.read_bytes()[:40])
+    with pytest.raises(FetchError):
+        safe_extract(bad, tmp_path / "o")
 
 
 def test_fetch_stage_generates_links_and_downloads(server, tmp_path, monkeypatch):

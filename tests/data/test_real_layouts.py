@@ -106,6 +106,9 @@ def test_hmdb51_errors(hmdb_root, tmp_path):
     (hmdb_root / "cartwheel" / "Turnen_cartwheel_f_cm_np1_ri_med_1.avi").unlink()
     with pytest.raises(DatasetError, match="missing"):
         hmdb51.list_videos(hmdb_root)
+    (hmdb_root / "testTrainMulti_7030_splits" / "cartwheel_test_split2.txt").unlink()
+    with pytest.raises(DatasetError, match="split 2 files missing"):
+        hmdb51.list_videos(hmdb_root, split=2)
     (hmdb_root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt").write_text("x.avi 7\n")
     with pytest.raises(DatasetError, match="bad line"):
         hmdb51.list_videos(hmdb_root)

@@ -78,3 +78,8 @@ def test_unknown_names_are_rejected(tmp_path):
         S.generate("synthetic-imagenet", tmp_path)
     with pytest.raises(ValueError, match="unknown class"):
         S.sprite_state("teleport", 0.0, {"x": 0, "y": 0, "speed": 0, "phase": 0})
+
+
+def test_long_clips_with_camera_pan_render():
+    v = S.render_clip("circle", _rng(11), width=64, height=48, frames=150, camera=1.0)
+    assert v.shape == (150, 48, 64, 3)
