@@ -15,11 +15,11 @@ import shutil
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import yaml
 
 from imrnet.codec import encode_mpeg4, read_compressed
+from imrnet.data.synthetic import write_ffv1
 
 OUT = Path("data/codec_check")
 METRICS = Path("reports/metrics/codec_check.json")
@@ -32,21 +32,13 @@ def render(path: Path, *, frames: int, width: int, height: int, speed: int) -> N
     size = height // 2
     sy, sx = np.mgrid[0:size, 0:size].astype(np.float64)
     tex = 128 + 80 * np.sin(sx / 5.0) * np.cos(sy / 6.0)
-    # bitexact: no random segment UID or date in the Matroska header, so the bytes repeat
-    with av.open(str(path), "w", options={"fflags": "+bitexact"}) as out:
-        st = out.add_stream("ffv1", rate=30, options={"flags": "+bitexact"})
-        st.codec_context.thread_count = 1
-        st.width, st.height, st.pix_fmt = width, height, "yuv444p"
-        for i in range(frames):
-            img = bg.copy()
-            x0 = (8 + speed * i) % max(1, width - size)
-            img[height // 4 : height // 4 + size, x0 : x0 + size] = tex
-            rgb = np.stack([img, 0.7 * img + 40, 255 - img], -1).clip(0, 255).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p", threads=1)
-            for p in st.encode(frame):
-                out.mux(p)
-        for p in st.encode():
-            out.mux(p)
+    clip = np.empty((frames, height, width, 3), np.uint8)
+    for i in range(frames):
+        img = bg.copy()
+        x0 = (8 + speed * i) % max(1, width - size)
+        img[height // 4 : height // 4 + size, x0 : x0 + size] = tex
+        clip[i] = np.stack([img, 0.7 * img + 40, 255 - img], -1).clip(0, 255).astype(np.uint8)
+    write_ffv1(path, clip)
 
 
 def main() -> None:

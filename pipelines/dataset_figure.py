@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
             rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([7, row])))
             frames = synthetic.render_clip(cls, rng, distractors=(0, 1))
             src = Path(tmp) / f"{cls}.mkv"
-            synthetic._write_ffv1(src, frames)
+            synthetic.write_ffv1(src, frames)
             clip = read_compressed(encode_mpeg4(src, Path(tmp) / f"{cls}.mp4", short_side=None).path,
                                    num_gops=2, mc="exact")
             n = int(clip.pframe_index[1, 2])

@@ -125,13 +125,16 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
     Path(dst).mkdir(parents=True, exist_ok=True)
     skipped = sum(os.path.exists(d) for _, d in jobs)
     done, failed = encode_jobs(jobs, workers=workers, progress=progress, **kw)
-    summary = {"encoded": len(done), "skipped": skipped, "failed": failed}
-    report = Path(dst) / FAILURES
+    write_failures(Path(dst) / FAILURES, failed)
+    return {"encoded": len(done), "skipped": skipped, "failed": failed}
+
+
+def write_failures(report: Path, failed: dict) -> None:
+    """Write {path: reason} sorted to ``report``; remove a stale report when nothing failed."""
     if failed:
         report.write_text(json.dumps(dict(sorted(failed.items())), indent=2) + "\n")
     elif report.exists():
         report.unlink()
-    return summary
 
 
 def main(argv: list[str] | None = None) -> int:

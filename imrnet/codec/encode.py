@@ -23,6 +23,7 @@ import numpy as np
 
 from .bitstream import parse_vol, parse_vop
 from .errors import CorruptVideoError, VideoError
+from .read import open_container, open_mpeg4
 
 __all__ = ["VideoInfo", "encode_mpeg4", "probe_mpeg4", "output_size", "QP2LAMBDA"]
 
@@ -85,21 +86,6 @@ def _effective_quantiser(quality: int) -> int:
     if not isinstance(quality, (int, np.integer)) or not 1 <= quality <= QMAX:
         raise ValueError(f"quality must be an integer quantiser in 1..31, got {quality!r}")
     return max(int(quality), DEFAULT_QMIN)
-
-
-def _open_input(src: str):
-    if not os.path.isfile(src):
-        raise CorruptVideoError(src, "no such file")
-    if os.path.getsize(src) == 0:
-        raise CorruptVideoError(src, "empty file")
-    try:
-        container = av.open(src, "r")
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
-        raise CorruptVideoError(src, f"cannot open as a video container ({e})") from None
-    if not container.streams.video:
-        container.close()
-        raise CorruptVideoError(src, "no video stream")
-    return container
 
 
 def _timed(frames, in_rate: Fraction):
@@ -188,7 +174,7 @@ def encode_mpeg4(src: str | os.PathLike, dst: str | os.PathLike, *, gop_size: in
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     tmp = str(Path(dst).with_name(f".{Path(dst).stem}.part-{os.getpid()}{suffix}"))
 
-    container = _open_input(src)
+    container = open_container(src)
     try:
         in_stream = container.streams.video[0]
         in_rate = in_stream.average_rate or in_stream.guessed_rate or Fraction(30)
@@ -259,8 +245,6 @@ def probe_mpeg4(path: str | os.PathLike, *, expect_gop: int | None = None) -> Vi
     Raises:
         CorruptVideoError, UnsupportedVideoError (codec or B-frames), VideoError (GOP mismatch).
     """
-    from .read import open_mpeg4  # one place decides what a readable file is
-
     path = os.fspath(path)
     container, stream, vol = open_mpeg4(path)
     keys, quants, n = [], set(), 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -26,7 +26,7 @@ from . import kernels, mc
 from .bitstream import VolHeader, parse_vol, parse_vop
 from .errors import CorruptVideoError, ShortVideoError, UnsupportedVideoError, VideoError
 
-__all__ = ["CompressedClip", "read_compressed", "open_mpeg4", "REPRESENTATIONS", "MC_MODES"]
+__all__ = ["CompressedClip", "read_compressed", "open_mpeg4", "open_container", "REPRESENTATIONS", "MC_MODES"]
 
 REPRESENTATIONS = ("raw", "accumulated")
 MC_MODES = ("coviar", "exact")
@@ -69,7 +69,6 @@ class CompressedClip:
     padded: int = 0
     rounding: np.ndarray | None = None
     rounding_source: str | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def num_gops(self) -> int:
@@ -89,21 +88,32 @@ def _check_file(path: str) -> None:
         raise CorruptVideoError(path, "empty file")
 
 
-def open_mpeg4(path: str):
-    """Open ``path`` for reading MPEG-4 Part 2: (container, video stream, VOL header or None).
+def open_container(path: str):
+    """Open any video file for reading, with typed errors naming it.
 
     Raises:
-        CorruptVideoError: missing, empty, not a container, no video stream.
-        UnsupportedVideoError: another codec, quarter-pel, GMC/sprites.
+        CorruptVideoError: missing, not a regular file, empty, not a container, no video stream.
     """
     _check_file(path)
     try:
         container = av.open(path, "r", metadata_errors="ignore")
     except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
         raise CorruptVideoError(path, f"cannot open as a video container ({e})") from None
+    if not container.streams.video:
+        container.close()
+        raise CorruptVideoError(path, "no video stream")
+    return container
+
+
+def open_mpeg4(path: str):
+    """Open ``path`` for reading MPEG-4 Part 2: (container, video stream, VOL header or None).
+
+    Raises:
+        CorruptVideoError: missing, empty, not a container, no video stream.
+        UnsupportedVideoError: another codec, quarter-pel, GMC/sprites, interlacing.
+    """
+    container = open_container(path)
     try:
-        if not container.streams.video:
-            raise CorruptVideoError(path, "no video stream")
         stream = container.streams.video[0]
         if stream.codec_context is None:
             raise UnsupportedVideoError(path, f"video codec not recognised; {_REENCODE}")
@@ -191,8 +201,8 @@ class _Window:
     GOPs; ``done`` counts the complete ones. Scratch buffers live here too, reused per frame.
     """
 
-    def __init__(self, num_gops: int, n_p: int, mc_mode: str, with_residual: bool = True):
-        self.t, self.n_p, self.mc = num_gops, n_p, mc_mode
+    def __init__(self, num_gops: int, n_p: int, with_residual: bool = True):
+        self.t, self.n_p = num_gops, n_p
         self.with_residual = with_residual
         self.done = 0
         self.inferred = False
@@ -337,7 +347,7 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
             data = bytes(packet)
             yield (n, packet, data) + _vop_type(data, vol, packet)
 
-    out = _Window(num_gops, n_p, mc_mode, with_residual)
+    out = _Window(num_gops, n_p, with_residual)
     state = None
     gop = -1
     pos = 0
@@ -434,10 +444,11 @@ class _GopState:
     def __init__(self, iframe: av.VideoFrame, n: int, representation: str, mc_mode: str,
                  path: str, out: _Window):
         self.prev, self.path, self.out = iframe, path, out
+        self.prev_rgb = None  # RGB of self.prev when already converted (set below, and stride 1)
         self.g = out.done
         self.h, self.w = iframe.height, iframe.width
         self.representation, self.mc = representation, mc_mode
-        out.iframes[self.g] = _rgb(iframe)
+        out.iframes[self.g] = self.prev_rgb = _rgb(iframe)
         out.iidx[self.g] = n
         if representation == "accumulated":
             self.accu = np.arange(self.h * self.w, dtype=np.int64).reshape(self.h, self.w)
@@ -446,35 +457,32 @@ class _GopState:
     def step(self, frame: av.VideoFrame, vop, j: int | None, n: int) -> None:
         """Advance by one P-frame; ``j`` is its slot among the sampled ones, or None."""
         out, g = self.out, self.g
-        if j is None and self.representation == "raw":
-            self.prev = frame
-            return
-        grid = mc.motion_grid(_vectors(frame, self.path, n), self.h, self.w)
+        cur_rgb = None
+        if j is not None or self.representation == "accumulated":
+            grid = mc.motion_grid(_vectors(frame, self.path, n), self.h, self.w)
         if self.representation == "accumulated":
             kernels.accumulate(grid.vec, self.accu, self.spare)
             self.accu, self.spare = self.spare, self.accu
-            if j is not None:
-                if out.with_residual:
-                    kernels.accumulated_out(self.accu, out.iframes[g], _rgb(frame),
-                                            out.motion[g, j], out.residual[g, j])
-                else:
-                    kernels.accumulated_motion(self.accu, out.motion[g, j])
-        elif j is not None and not out.with_residual:
-            if self.mc == "coviar":
+            if j is not None and out.with_residual:
+                kernels.accumulated_out(self.accu, out.iframes[g], _rgb(frame),
+                                        out.motion[g, j], out.residual[g, j])
+            elif j is not None:
+                kernels.accumulated_motion(self.accu, out.motion[g, j])
+        elif j is not None and self.mc == "coviar":
+            if out.with_residual:
+                cur_rgb = _rgb(frame)
+                ref_rgb = self.prev_rgb if self.prev_rgb is not None else _rgb(self.prev)
+                kernels.coviar_raw(grid.vec, ref_rgb, cur_rgb, out.motion[g, j], out.residual[g, j])
+            else:
                 kernels.coviar_motion(grid.vec, out.motion[g, j])
-            else:
-                kernels.half_motion(grid.vec, 8, out.motion[g, j])
-        elif j is not None:
-            if self.mc == "coviar":
-                kernels.coviar_raw(grid.vec, _rgb(self.prev), _rgb(frame), out.motion[g, j],
-                                   out.residual[g, j])
-            else:
-                kernels.half_motion(grid.vec, 8, out.motion[g, j])
+        elif j is not None:  # exact
+            kernels.half_motion(grid.vec, 8, out.motion[g, j])
+            if out.with_residual:
                 pred, out.rounding[g, j] = self._exact(frame, grid, vop)
                 kernels.residual(_rgb(frame), pred, out.residual[g, j])
         if j is not None:
             out.pidx[g, j] = n
-        self.prev = frame
+        self.prev, self.prev_rgb = frame, cur_rgb
 
     def _exact(self, frame, grid, vop):
         """RGB of the decoder's prediction of ``frame`` from ``self.prev``, and the rounding bit.

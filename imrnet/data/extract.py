@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ..codec import probe_mpeg4
-from ..codec.cli import encode_jobs
+from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .records import DatasetError
 
@@ -100,10 +100,7 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     suffix = "" if shard is None else f".shard-{shard[0]}-of-{shard[1]}"
     (out / f"index{suffix}.json").write_text(json.dumps(index, indent=1) + "\n")
     report = out / f"encode-failures{suffix}.json"
-    if failed:
-        report.write_text(json.dumps(dict(sorted(failed.items())), indent=2) + "\n")
-    elif report.exists():
-        report.unlink()
+    write_failures(report, failed)
     frac = len(failed) / max(1, len(jobs))
     if frac > max_failed_fraction:
         raise RuntimeError(f"{name}: {len(failed)} of {len(jobs)} videos failed ({frac:.1%} > "

@@ -41,7 +41,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-__all__ = ["CLASSES", "DATASETS", "DatasetSpec", "render_clip", "generate", "sprite_state"]
+__all__ = ["CLASSES", "DATASETS", "DatasetSpec", "render_clip", "generate", "sprite_state",
+           "write_ffv1"]
 
 FPS = 30
 GOP_SECONDS = 12 / FPS  # 0.4 s: the I-frame period at GOP 12
@@ -229,7 +230,9 @@ def render_clip(cls: str, rng: np.random.Generator, *, width: int = 128, height:
     return out
 
 
-def _write_ffv1(path: Path, frames: np.ndarray) -> None:
+def write_ffv1(path: Path, frames: np.ndarray) -> None:
+    """Write uint8 [N, H, W, 3] RGB frames losslessly (FFV1, yuv444p, 30 fps) to a Matroska
+    file, atomically and bit-exactly (no random segment UID or date: the bytes repeat)."""
     tmp = path.with_name(f".{path.stem}.part-{os.getpid()}{path.suffix}")
     with av.open(str(tmp), "w", format="matroska", options={"fflags": "+bitexact"}) as out:
         st = out.add_stream("ffv1", rate=FPS, options={"flags": "+bitexact"})
@@ -272,7 +275,7 @@ def generate(name: str, root: str | os.PathLike, *, seed: int = 0, width: int = 
             path.parent.mkdir(parents=True, exist_ok=True)
             sub = 0 if subset == "train" else 1
             rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, ds_key, sub, label, k])))
-            _write_ffv1(path, render_clip(cls, rng, width=width, height=height, frames=frames,
+            write_ffv1(path, render_clip(cls, rng, width=width, height=height, frames=frames,
                                           distractors=spec.distractors, camera=spec.camera,
                                           noise=spec.noise))
         index.append({"video_id": vid, "class_name": cls, "label": label, "subset": subset,

@@ -86,6 +86,17 @@ def test_coviar_mode_matches_a_literal_port_of_coviar(sprite_clip, bikes_mpeg4, 
                 np.testing.assert_array_equal(clip.residual[1, j], res)
 
 
+def test_stride_one_matches_the_coviar_port(sprite_clip):
+    """Every P-frame sampled: each frame's RGB serves as the next one's reference."""
+    path = sprite_clip[0]
+    clip = read_compressed(path, num_gops=2, pframe_stride=1)
+    assert clip.motion.shape[1] == 11
+    for pos in (1, 2, 3, 11):
+        mv, res = coviar_gop(path, 1, pos, False)
+        np.testing.assert_array_equal(clip.motion[1, pos - 1], -mv)
+        np.testing.assert_array_equal(clip.residual[1, pos - 1], res)
+
+
 def test_start_gop_equals_the_same_gop_of_a_longer_read(bikes_mpeg4):
     full = read_compressed(bikes_mpeg4.path, num_gops=4)
     part = read_compressed(bikes_mpeg4.path, num_gops=2, start_gop=2)
