@@ -8,6 +8,9 @@ Part 2 under ``extract.dst_root`` and index it (see `imrnet.data.extract`).
 fps policy (``extract.fps``): null keeps each video's own rate (the default: UCF-101's 25 fps
 resampled to 30 would duplicate every sixth frame, putting zero-motion P-frames at fixed places
 in every GOP); a number resamples (the paper's 30).
+
+``extract.flow``: the datasets whose Farneback optical flow the flow-stream baseline needs,
+computed once here (``<video>.flow.npz`` beside each video), never per epoch.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             s = extract(name, p["src_root"], p["dst_root"], encode=enc,
                         workers=int(p.get("workers", 1)), shard=_shard(args.shard),
                         max_failed_fraction=float(p.get("max_failed_fraction", 0.0)),
-                        progress=not args.no_progress)
+                        progress=not args.no_progress,
+                        flow=name in (p.get("flow") or []))
         except (RuntimeError, ValueError) as e:
             print(f"extract {name}: {e}", file=sys.stderr)
             return 1

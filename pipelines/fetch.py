@@ -6,6 +6,12 @@ Each entry is one of
     {kind: local, path}                                        a local copy, linked
     {kind: url, url, sha256, archive}                          downloaded (resumable, verified)
                                                                and safely extracted
+    {kind: url, archives: [{url, sha256, archive}, ...],       several downloads extracted side
+     nested: true}                                             by side; nested: extract the
+                                                               archives inside (HMDB-51's
+                                                               per-class .rar files)
+e.g. UCF-101: UCF101.rar + UCF101TrainTestSplits-RecognitionTask.zip; HMDB-51: hmdb51_org.rar
+(nested) + test_train_splits.rar (the URLs and checksums are the user's to fill in).
 A real dataset's layout is checked with its adapter (UCF-101, HMDB-51, Kinetics-400).
 """
 
@@ -18,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from imrnet.data import hmdb51, kinetics400, synthetic, ucf101
-from imrnet.data.fetch import FetchError, download, link_local, safe_extract
+from imrnet.data.fetch import FetchError, download, extract_archives, link_local, safe_extract
 from imrnet.data.records import DatasetError
 
 ADAPTERS = {"ucf101": ucf101, "hmdb51": hmdb51, "kinetics400": kinetics400}
@@ -36,9 +42,14 @@ def fetch_one(name: str, entry: dict, root: Path, progress: bool = True) -> str:
     if kind == "local":
         link_local(entry["path"], dst)
     elif kind == "url":
-        archive = root / "downloads" / entry.get("archive", entry["url"].rsplit("/", 1)[-1])
-        download(entry["url"], archive, entry["sha256"], progress=progress)
-        safe_extract(archive, dst)
+        files = []
+        for a in entry.get("archives") or [entry]:
+            archive = root / "downloads" / a.get("archive", a["url"].rsplit("/", 1)[-1])
+            files.append(download(a["url"], archive, a["sha256"], progress=progress))
+        if len(files) == 1 and not entry.get("nested"):
+            safe_extract(files[0], dst)
+        else:
+            extract_archives(files, dst, nested=bool(entry.get("nested")))
     else:
         raise ValueError(f"fetch.datasets.{name}: kind must be synthetic, local or url, got {kind!r}")
     if name in ADAPTERS:

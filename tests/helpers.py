@@ -86,3 +86,29 @@ def cut_frames(n: int = 60, h: int = 64, w: int = 96, cuts=(7, 31, 40)):
         f = smooth_pattern(h, w, 6.0 + 3 * (shot % 3), 5.0 + 2 * shot, phase=shot * 1.7)
         out.append(np.roll(f, i, axis=1) if shot % 2 else (255 - f))
     return out
+
+
+def write_rar4(path, members: dict, links: dict | None = None) -> Path:
+    """A RAR 4.x archive of stored (uncompressed) files, Unix host, written by hand: no rar
+    tool is free to install, and bsdtar/unar only read the format. ``links`` maps member name
+    to symlink target."""
+    import struct
+    import zlib
+
+    def block(head_type, flags, body, extra=b""):
+        size = 7 + len(body)
+        hdr = struct.pack("<BHH", head_type, flags, size) + body
+        return struct.pack("<H", zlib.crc32(hdr) & 0xFFFF) + hdr + extra
+
+    out = [b"Rar!\x1a\x07\x00", block(0x73, 0, struct.pack("<HI", 0, 0))]
+    entries = [(n, d, 0o100644) for n, d in members.items()]
+    entries += [(n, t.encode(), 0o120777) for n, t in (links or {}).items()]
+    for name, data, mode in entries:
+        raw = name.encode()
+        body = struct.pack("<IIBIIBBHI", len(data), len(data), 3, zlib.crc32(data),
+                           0x00210000, 20, 0x30, len(raw), mode) + raw
+        out.append(block(0x74, 0x8000, body, data))
+    out.append(block(0x7B, 0x4000, b""))
+    path = Path(path)
+    path.write_bytes(b"".join(out))
+    return path

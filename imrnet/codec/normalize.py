@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "to_model_input", "motion_scale_for"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "to_model_input", "motion_scale_for",
+           "normalize_motion"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,6 +36,17 @@ def motion_scale_for(short_side: float, motion_range: float = COVIAR_MOTION_RANG
 
 def _field(clip, name):
     return clip[name] if isinstance(clip, dict) else getattr(clip, name)
+
+
+def normalize_motion(motion, *, short_side: float,
+                     motion_range: float = COVIAR_MOTION_RANGE) -> torch.Tensor:
+    """Motion (or optical flow) float [T,P,H,W,2] in pixels -> float32 [2,T*P,H,W] in
+    [-0.5, 0.5], CoViAR's mapping with the range scaled to ``short_side``."""
+    motion = torch.as_tensor(np.asarray(motion))
+    t, p, h, w = motion.shape[:4]
+    rng = motion_scale_for(short_side, motion_range)
+    m = motion.reshape(t * p, h, w, 2).permute(3, 0, 1, 2).float()
+    return m.mul(127.5 / rng).add_(128.0).clamp_(0.0, 255.0).div_(255.0).sub_(0.5).contiguous()
 
 
 def to_model_input(clip, *, short_side: float | None = None,
@@ -70,9 +82,8 @@ def to_model_input(clip, *, short_side: float | None = None,
 
     i = iframes.permute(3, 0, 1, 2).float().div_(255.0).sub_(mean).div_(std)
 
-    rng = motion_scale_for(short_side if short_side is not None else min(h, w), motion_range)
-    m = motion.reshape(t * p, h, w, 2).permute(3, 0, 1, 2).float()
-    m = m.mul(127.5 / rng).add_(128.0).clamp_(0.0, 255.0).div_(255.0).sub_(0.5)
+    m = normalize_motion(motion, short_side=short_side if short_side is not None else min(h, w),
+                         motion_range=motion_range)
 
     r = residual.reshape(t * p, h, w, 3).permute(3, 0, 1, 2).float()
     r = r.add(128.0).clamp_(0.0, 255.0).div_(255.0).sub_(0.5).div_(std)

@@ -18,7 +18,10 @@ import torch
 from repro.seeding import sample_rng
 
 from ..codec import probe_mpeg4, read_compressed, to_model_input
+from ..codec.normalize import normalize_motion
+from ..pretext.pmsp import pmsp_labels
 from . import transforms as T
+from .flow import flow_path, load_flow
 from .records import VideoRecord
 
 __all__ = ["CompressedClipDataset", "collate_clips"]
@@ -37,12 +40,21 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         seed: base of the per-sample generators; call `set_epoch` every epoch.
         test_clips: TSN-style multi-clip testing: this many windows spread evenly over the
             video, each with the three crops (views stacked clip-major: [clips * 3, ...]).
+        pmsp: add ``pmsp``, the PMSP labels {(s, t): LongTensor [t]} ([views, t] in testing)
+            computed by `imrnet.pretext.pmsp_labels` from the motion *after* the geometry.
+        pmsp_pframes: "sampled" (default, what the tables use): the labels see the sampled
+            P-frames the model sees; "all": Algorithm 1's every P-frame of each GOP (read at
+            stride 1, geometry applied, labels taken, then the model's P-frames subsampled).
+        with_flow: add ``flow`` float32 [2, T*P, H, W] ([views, ...] in testing): the optical
+            flow the extract stage stored beside each video (``extract.flow``) at the P-frames'
+            frame numbers, through the same geometry as the motion and normalised like it.
     """
 
     def __init__(self, records: Sequence[VideoRecord], *, train: bool, num_gops: int = 5,
                  pframe_stride: int = 2, crop_size: int = 224, resize_short: int | None = None,
                  scales=T.PAPER_SCALES, mc: str = "coviar", representation: str = "raw",
-                 seed: int = 0, test_clips: int = 1):
+                 seed: int = 0, test_clips: int = 1, pmsp: bool = True,
+                 pmsp_pframes: str = "sampled", with_flow: bool = False):
         self.records = list(records)
         self.train, self.num_gops, self.stride = train, num_gops, pframe_stride
         self.crop_size, self.resize_short, self.scales = crop_size, resize_short, tuple(scales)
@@ -51,6 +63,10 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         if test_clips < 1:
             raise ValueError(f"test_clips must be >= 1, got {test_clips!r}")
         self.test_clips = int(test_clips)
+        if pmsp_pframes not in ("sampled", "all"):
+            raise ValueError(f"pmsp_pframes must be 'sampled' or 'all', got {pmsp_pframes!r}")
+        self.pmsp, self.pmsp_pframes = bool(pmsp), pmsp_pframes
+        self.with_flow = bool(with_flow)
         self._gops: dict[str, int] = {}
 
     def set_epoch(self, epoch: int) -> None:
@@ -65,10 +81,31 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         return self._gops[path]
 
     def _read(self, path: str, start: int):
-        clip = read_compressed(path, num_gops=self.num_gops, pframe_stride=self.stride,
-                               start_gop=start, representation=self.representation, mc=self.mc,
-                               pad="repeat")
-        return clip, {"iframes": clip.iframes, "motion": clip.motion, "residual": clip.residual}
+        all_p = self.pmsp and self.pmsp_pframes == "all"
+        clip = read_compressed(path, num_gops=self.num_gops,
+                               pframe_stride=1 if all_p else self.stride, start_gop=start,
+                               representation=self.representation, mc=self.mc, pad="repeat")
+        c = {"iframes": clip.iframes, "motion": clip.motion, "residual": clip.residual}
+        if self.with_flow:
+            c["flow"] = load_flow(flow_path(path), clip.pframe_index)
+        return clip, c
+
+    def _model_input(self, c: dict, short: float) -> dict:
+        x = to_model_input(c, short_side=short)
+        if self.with_flow:
+            x["flow"] = normalize_motion(c["flow"], short_side=short)
+        return x
+
+    def _labels(self, c: dict) -> tuple[dict, dict | None]:
+        """PMSP labels of a clip after its geometry; the clip cut to the model's P-frames."""
+        if not self.pmsp:
+            return c, None
+        labels = {k: torch.from_numpy(v) for k, v in pmsp_labels(c["motion"]).items()}
+        if self.pmsp_pframes == "all":  # read at stride 1: keep P-frames stride, 2*stride, ...
+            n_p = c["motion"].shape[1] // self.stride
+            keep = slice(self.stride - 1, self.stride * n_p, self.stride)
+            c = dict(c, **{k: c[k][:, keep] for k in ("motion", "residual", "flow") if k in c})
+        return c, labels
 
     def __getitem__(self, index: int) -> dict:
         rec = self.records[index]
@@ -82,9 +119,10 @@ class CompressedClipDataset(torch.utils.data.Dataset):
             c = T.resize(T.crop(c, top, left, ch, cw), self.crop_size, self.crop_size)
             if rng.random() < 0.5:
                 c = T.hflip(c)
+            c, pmsp = self._labels(c)
             # the short side the motion values now correspond to (geometric mean of the factors)
             short = min(h, w) * float(np.sqrt(self.crop_size / ch * self.crop_size / cw))
-            x = to_model_input(c, short_side=short)
+            x = self._model_input(c, short)
             padded = clip.padded
         else:
             starts = ([(windows - 1) // 2] if self.test_clips == 1 else
@@ -100,20 +138,28 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                     f = self.resize_short / min(h, w)
                     c = T.resize(c, int(round(h * f)), int(round(w * f)))
                     h, w = c["iframes"].shape[1:3]
-                views += [to_model_input(T.crop(c, *box), short_side=min(h, w))
-                          for box in T.three_crops(h, w, self.crop_size)]
-            x = {k: torch.stack([v[k] for v in views]) for k in views[0]}
+                for box in T.three_crops(h, w, self.crop_size):
+                    v, labels = self._labels(T.crop(c, *box))
+                    views.append((self._model_input(v, min(h, w)), labels))
+            x = {k: torch.stack([v[k] for v, _ in views]) for k in views[0][0]}
+            pmsp = (None if not self.pmsp else
+                    {k: torch.stack([lab[k] for _, lab in views]) for k in views[0][1]})
             start = starts[0]
+        if pmsp is not None:
+            x["pmsp"] = pmsp
         x.update(label=int(rec.label), video_id=rec.video_id, start_gop=start, padded=int(padded))
         return x
 
 
 def collate_clips(samples: list[dict]) -> dict:
-    """Stack tensors, gather the rest into lists (labels into a LongTensor)."""
+    """Stack tensors (dicts of tensors, like ``pmsp``, key by key), gather the rest into lists
+    (labels into a LongTensor)."""
     out = {}
     for k in samples[0]:
         vals = [s[k] for s in samples]
-        if isinstance(vals[0], torch.Tensor):
+        if isinstance(vals[0], dict):
+            out[k] = {j: torch.stack([v[j] for v in vals]) for j in vals[0]}
+        elif isinstance(vals[0], torch.Tensor):
             out[k] = torch.stack(vals)
         elif k == "label":
             out[k] = torch.tensor(vals, dtype=torch.long)

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..codec import probe_mpeg4
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
+from .flow import flow_jobs, flow_path
 from .records import DatasetError
 
 __all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of"]
@@ -76,8 +77,11 @@ def _sha(path: Path) -> str:
 
 def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike, *,
             encode: dict, workers: int = 1, shard: tuple[int, int] | None = None,
-            max_failed_fraction: float = 0.0, progress: bool = True) -> dict:
+            max_failed_fraction: float = 0.0, progress: bool = True, flow: bool = False) -> dict:
     """Encode (a shard of) dataset ``name`` and write its index; returns a summary.
+
+    With ``flow``, the Farneback flow of every encoded video is computed once here
+    (`imrnet.data.flow`, ``<video>.flow.npz``) for the flow-stream baseline; the index names it.
 
     Raises:
         RuntimeError: more than ``max_failed_fraction`` of the videos failed (the failure report
@@ -88,6 +92,10 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     pairs = [(j["src"], str(out / j["rel"])) for j in jobs]
     out.mkdir(parents=True, exist_ok=True)
     _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name, **encode)
+    if flow:
+        encoded = {d: s for s, d in pairs if s not in failed and os.path.exists(d)}
+        bad = flow_jobs(list(encoded), workers=workers, progress=progress, desc=f"{name} flow")
+        failed.update({encoded[d]: f"optical flow: {why}" for d, why in bad.items()})
     index = []
     for j, (_, dst) in zip(jobs, pairs):
         if j["src"] in failed or not os.path.exists(dst):
@@ -97,6 +105,8 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
                       "path": j["rel"], "frames": info.frames, "gops": info.gops,
                       "gop_size": info.gop_size, "fps": info.fps, "width": info.width,
                       "height": info.height, "sha256": _sha(Path(dst))})
+        if flow:
+            index[-1]["flow"] = str(flow_path(j["rel"]))
     suffix = "" if shard is None else f".shard-{shard[0]}-of-{shard[1]}"
     (out / f"index{suffix}.json").write_text(json.dumps(index, indent=1) + "\n")
     report = out / f"encode-failures{suffix}.json"

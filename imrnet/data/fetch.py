@@ -21,7 +21,7 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-__all__ = ["FetchError", "download", "safe_extract", "link_local", "sha256_of"]
+__all__ = ["FetchError", "download", "safe_extract", "extract_archives", "link_local", "sha256_of"]
 
 CHUNK = 1 << 20
 
@@ -215,6 +215,51 @@ def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
         dst.unlink()
     elif dst.exists():
         shutil.rmtree(dst)  # a previous extraction of this archive (the stage's own output)
+    os.replace(tmp, dst)
+    return dst
+
+
+def _merge(src: Path, dst: Path) -> None:
+    """Move the contents of ``src`` into ``dst`` (folders merged; a clash of files is an error)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for child in sorted(src.iterdir()):
+        target = dst / child.name
+        if target.is_dir() and child.is_dir() and not child.is_symlink():
+            _merge(child, target)
+        elif target.exists() or target.is_symlink():
+            raise FetchError(f"{child.name}: present in two archives ({target})")
+        else:
+            os.replace(child, target)
+    src.rmdir()
+
+
+def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False) -> Path:
+    """Extract several archives side by side into ``dst`` (as the official downloads are laid
+    out: UCF101.rar beside the split zip; HMDB-51's videos beside its split files), all or
+    nothing. With ``nested``, archives found inside (HMDB-51's per-class ``<class>.rar``) are
+    extracted in place, their members checked like the outer ones, and removed."""
+    dst = Path(dst)
+    tmp = dst.with_name(dst.name + ".assembling")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        for k, archive in enumerate(archives):
+            _merge(safe_extract(archive, tmp / f".archive-{k}"), tmp)
+        while nested:
+            inner = sorted(p for p in tmp.rglob("*") if p.is_file() and p.suffix.lower() in
+                           (".rar", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz"))
+            if not inner:
+                break
+            for p in inner:
+                _merge(safe_extract(p, p.with_name(f".{p.name}.d")), p.parent)
+                p.unlink()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if dst.is_symlink():
+        dst.unlink()
+    elif dst.exists():
+        shutil.rmtree(dst)  # a previous extraction (the stage's own output)
     os.replace(tmp, dst)
     return dst
 

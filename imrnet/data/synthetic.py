@@ -3,7 +3,10 @@ HMDB-51 that keep the paper's questions answerable.
 
 * Motion carries the class: each class is a motion pattern of a foreground sprite.
 * Appearance does not: sprite shape, texture, size and colour, the background and the
-  distractors are drawn from the same distributions for every class.
+  distractors are drawn from the same distributions for every class. Backgrounds are
+  band-limited (smooth noise, stripes, gradients, or a crop of one of the natural images that
+  ship inside matplotlib's wheel: a photograph and a shaded terrain model), smooth enough for
+  the encoder's motion search; the camera may pan or zoom; sensor noise is added last.
 * Some classes differ only *within* a GOP (fast oscillation at the I-frame rate, clockwise vs
   counter-clockwise spin of 4-fold symmetric sprites, stop-and-go timing): five
   I-frames at 2.5 Hz show the same picture for both members of a pair (spins turn a quarter
@@ -31,6 +34,7 @@ Matroska), so `generate` gives the same bytes every time (tested).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -74,17 +78,47 @@ DATASETS = {
 def _smooth_field(rng, h, w, cells, channels=3):
     """Band-limited noise: a coarse random grid upsampled bilinearly."""
     g = rng.uniform(0, 1, (cells + 1, cells + 1, channels))
-    ys = np.linspace(0, cells, h)
-    xs = np.linspace(0, cells, w)
-    y0, x0 = np.minimum(ys.astype(int), cells - 1), np.minimum(xs.astype(int), cells - 1)
+    return _sample(g, np.linspace(0, cells, h), np.linspace(0, cells, w))
+
+
+@functools.lru_cache(maxsize=None)
+def _photos() -> tuple[np.ndarray, ...]:
+    """Natural images shipped inside matplotlib's wheel (a dependency already): a photograph
+    (``grace_hopper.jpg``) and a shaded-relief rendering of a terrain model
+    (``jacksboro_fault_dem.npz``, an aerial-like texture). float64 RGB in [0, 255]."""
+    from matplotlib import cbook, colormaps
+    from matplotlib.colors import LightSource
+    from PIL import Image
+
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+        photo = np.asarray(im.convert("RGB"), np.float64)
+    with np.load(cbook.get_sample_data("jacksboro_fault_dem.npz", asfileobj=False)) as z:
+        dem = z["elevation"].astype(np.float64)
+    relief = LightSource(azdeg=315, altdeg=45).shade(dem, cmap=colormaps["gist_earth"],
+                                                     vert_exag=0.05, blend_mode="overlay")
+    return photo, np.asarray(relief[..., :3], np.float64) * 255
+
+
+def _sample(img, ys, xs):
+    """Bilinear samples of img [H, W, C] at rows ys [h] x columns xs [w] (clamped to the edge)."""
+    H, W = img.shape[:2]
+    ys, xs = np.clip(ys, 0, H - 1), np.clip(xs, 0, W - 1)
+    y0, x0 = np.minimum(ys.astype(int), H - 2), np.minimum(xs.astype(int), W - 2)
     fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    a, b = g[y0][:, x0], g[y0][:, x0 + 1]
-    c, d = g[y0 + 1][:, x0], g[y0 + 1][:, x0 + 1]
+    a, b = img[y0][:, x0], img[y0][:, x0 + 1]
+    c, d = img[y0 + 1][:, x0], img[y0 + 1][:, x0 + 1]
     return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
 
 
 def _background(rng, h, w):
-    kind = int(rng.integers(3))
+    kind = int(rng.integers(4))
+    if kind == 3:  # a natural image: a random crop at a random scale, maybe mirrored
+        src = _photos()[int(rng.integers(len(_photos())))]
+        H, W = src.shape[:2]
+        f = min(H / h, W / w) * rng.uniform(0.5, 1.0)  # source pixels per canvas pixel
+        y0, x0 = rng.uniform(0, H - h * f), rng.uniform(0, W - w * f)
+        img = _sample(src, y0 + np.arange(h) * f, x0 + np.arange(w) * f)
+        return img[:, ::-1] if rng.random() < 0.5 else img
     if kind == 0:  # smooth noise
         img = _smooth_field(rng, h, w, int(rng.integers(3, 7)))
     elif kind == 1:  # stripes
@@ -212,14 +246,22 @@ def render_clip(cls: str, rng: np.random.Generator, *, width: int = 128, height:
     for _ in range(int(rng.integers(distractors[0], distractors[1] + 1))):
         dt, dm = _sprite(rng, int(short * rng.uniform(0.06, 0.1)))
         others.append((dt, dm, rng.uniform(0, 1, 2), rng.uniform(-0.15, 0.15, 2)))
-    pan = rng.uniform(-0.15, 0.15, 2) * pad if rng.random() < camera else np.zeros(2)
+    mode = ("pan" if rng.random() < 0.5 else "zoom") if rng.random() < camera else None
+    pan = rng.uniform(-0.15, 0.15, 2) * pad if mode == "pan" else np.zeros(2)
+    zoom = rng.uniform(0.1, 0.2) * rng.choice([-1.0, 1.0]) if mode == "zoom" else 0.0
+    lo = max(width / (width + 2 * pad), height / (height + 2 * pad))  # widest view the canvas has
     out = np.empty((frames, height, width, 3), np.uint8)
     for i in range(frames):
         t = i / FPS
-        ox, oy = pad + pan[0] * t * 2, pad + pan[1] * t * 2
-        fx = min(max(int(round(ox)), 0), 2 * pad)  # long clips: the pan stops at the canvas edge
-        fy = min(max(int(round(oy)), 0), 2 * pad)
-        f = canvas[fy : fy + height, fx : fx + width].copy()
+        if zoom:  # about the canvas centre; long clips stop at the canvas edge or at 2x
+            z = min(max(1.0 + zoom * t, lo), 2.0)
+            f = _sample(canvas, pad + (height - 1) / 2 + (np.arange(height) - (height - 1) / 2) / z,
+                        pad + (width - 1) / 2 + (np.arange(width) - (width - 1) / 2) / z)
+        else:
+            ox, oy = pad + pan[0] * t * 2, pad + pan[1] * t * 2
+            fx = min(max(int(round(ox)), 0), 2 * pad)  # long clips: the pan stops at the edge
+            fy = min(max(int(round(oy)), 0), 2 * pad)
+            f = canvas[fy : fy + height, fx : fx + width].copy()
         for dt, dm, pos, vel in others:
             _paste(f, dt, dm, (pos[0] + vel[0] * t) * width, (pos[1] + vel[1] * t) * height, 0.0, 1.0)
         x, y, ang, scale = sprite_state(cls, t, p)

@@ -29,21 +29,29 @@ STREAMS = ("iframes", "motion", "residual")
 PAPER_SCALES = (0.975, 0.9, 0.85)  # the paper's multi-scale crop, fractions of the short side
 
 
+# key -> its H, W axes; "flow" (optical flow, [T, P, H, W, 2]) moves like "motion"
+_SPATIAL = {"iframes": (1, 3), "motion": (2, 4), "residual": (2, 4), "flow": (2, 4)}
+
+
 def _hw(clip) -> tuple[int, int]:
-    h, w = clip["iframes"].shape[1:3]
-    for k in ("motion", "residual"):
-        if k in clip and clip[k] is not None and clip[k].shape[2:4] != (h, w):
-            raise ValueError(f"{k} is {clip[k].shape[2:4]} but iframes are {(h, w)}")
-    return h, w
+    """The common spatial size of the streams present (any of iframes, motion, residual)."""
+    sizes = {k: clip[k].shape[a:b] for k, (a, b) in _SPATIAL.items() if clip.get(k) is not None}
+    if not sizes:
+        raise ValueError("clip holds none of iframes, motion, residual")
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"streams differ in size: {sizes}")
+    return tuple(next(iter(sizes.values())))
 
 
 def _apply(clip, fn_frames, fn_motion):
     out = dict(clip)
-    out["iframes"] = fn_frames(clip["iframes"])
+    if clip.get("iframes") is not None:
+        out["iframes"] = fn_frames(clip["iframes"])
     if clip.get("residual") is not None:
         out["residual"] = fn_frames(clip["residual"])
-    if clip.get("motion") is not None:
-        out["motion"] = fn_motion(clip["motion"])
+    for k in ("motion", "flow"):
+        if clip.get(k) is not None:
+            out[k] = fn_motion(clip[k])
     return out
 
 

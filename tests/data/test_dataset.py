@@ -8,6 +8,7 @@ import torch
 import helpers
 from imrnet.codec import encode_mpeg4
 from imrnet.data import CompressedClipDataset, VideoRecord, collate_clips
+from imrnet.pretext import pmsp_labels
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,8 @@ def test_same_results_with_0_and_2_workers_and_epochs_differ(records):
     for x, y in zip(a, b):
         for k in ("iframes", "motion", "residual", "label"):
             assert torch.equal(x[k], y[k])
+        assert x["pmsp"].keys() == y["pmsp"].keys()
+        assert all(torch.equal(x["pmsp"][k], y["pmsp"][k]) for k in x["pmsp"])
         assert x["start_gop"] == y["start_gop"]
     ds.set_epoch(1)
     c = _load(ds, 0)
@@ -62,3 +65,40 @@ def test_tsn_multi_clip_testing(records):
     one = CompressedClipDataset(records, train=False, crop_size=64, num_gops=2)[1]
     assert one["iframes"].shape == (3, 3, 2, 64, 64)
     assert not torch.equal(s["iframes"][2], s["iframes"][8])  # right crop, first vs last window
+
+
+def _fields(motion, num_gops):
+    """Model-input motion [2, T*P, H, W] back to [T, P, H, W, 2]."""
+    c, tp, h, w = motion.shape
+    return motion.permute(1, 2, 3, 0).reshape(num_gops, tp // num_gops, h, w, c).numpy()
+
+
+def test_pmsp_labels_come_from_the_motion_after_geometry(records):
+    ds = CompressedClipDataset(records, train=True, crop_size=64, num_gops=5, seed=1)
+    for epoch in range(4):
+        ds.set_epoch(epoch)
+        s = ds[1]
+        assert sorted(s["pmsp"]) == [(a, b) for a in (2, 3, 4) for b in (1, 3, 5)]
+        # normalisation scales dx and dy alike, so the labels of the model's input equal them
+        want = pmsp_labels(_fields(s["motion"], 5))
+        for k, v in want.items():
+            assert s["pmsp"][k].dtype == torch.long and s["pmsp"][k].tolist() == v.tolist()
+    batch = collate_clips([ds[0], ds[1]])
+    assert batch["pmsp"][(3, 5)].shape == (2, 5)
+    test = CompressedClipDataset(records, train=False, crop_size=64, num_gops=5)[1]
+    assert test["pmsp"][(4, 3)].shape == (3, 3)  # three crops
+    for i in range(3):
+        want = pmsp_labels(_fields(test["motion"][i], 5))
+        assert all(test["pmsp"][k][i].tolist() == v.tolist() for k, v in want.items())
+
+
+def test_pmsp_from_all_pframes(records):
+    kw = dict(train=True, crop_size=64, num_gops=5, seed=2)
+    sampled = CompressedClipDataset(records, **kw)[1]
+    allp = CompressedClipDataset(records, pmsp_pframes="all", **kw)[1]
+    for k in ("iframes", "motion", "residual"):  # the model sees the same P-frames
+        assert torch.equal(sampled[k], allp[k])
+    assert sorted(allp["pmsp"]) == sorted(sampled["pmsp"])
+    assert not CompressedClipDataset(records, pmsp=False, **kw)[1].get("pmsp")
+    with pytest.raises(ValueError, match="pmsp_pframes"):
+        CompressedClipDataset(records, pmsp_pframes="every", **kw)

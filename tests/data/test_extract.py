@@ -87,3 +87,29 @@ def test_failures_are_reported_and_thresholded(tmp_path, raw):
     assert stage.main(["--params", _params(tmp_path, bad_raw, dst, max_failed_fraction=0.05),
                        "--no-progress"]) == 0
     assert len(json.loads((dst / "synthetic-hmdb" / "index.json").read_text())) == 29
+
+
+def test_flow_computed_once_at_extraction(tmp_path, raw):
+    from imrnet.data import CompressedClipDataset, VideoRecord
+    from imrnet.data.flow import flow_path, load_flow
+
+    dst = tmp_path / "flow"
+    assert stage.main(["--params", _params(tmp_path, raw, dst, flow=["synthetic-hmdb"]),
+                       "--no-progress"]) == 0
+    out = dst / "synthetic-hmdb"
+    index = json.loads((out / "index.json").read_text())
+    assert all((out / r["flow"]).is_file() and r["flow"].endswith(".flow.npz") for r in index)
+    first = (out / index[0]["flow"]).read_bytes()
+    (out / index[0]["flow"]).unlink()  # rerun recomputes only what is missing, same bytes
+    assert stage.main(["--params", _params(tmp_path, raw, dst, flow=["synthetic-hmdb"]),
+                       "--no-progress"]) == 0
+    assert (out / index[0]["flow"]).read_bytes() == first
+    recs = [VideoRecord(str(out / r["path"]), r["label"], r["class_name"], r["video_id"])
+            for r in index[:2]]
+    s = CompressedClipDataset(recs, train=True, crop_size=32, num_gops=2, with_flow=True)[0]
+    assert s["flow"].shape == s["motion"].shape == (2, 10, 32, 32)
+    assert s["flow"].abs().max() <= 0.5
+    t = CompressedClipDataset(recs, train=False, crop_size=32, num_gops=2, with_flow=True)[1]
+    assert t["flow"].shape == t["motion"].shape == (3, 2, 10, 32, 32)
+    with pytest.raises(ValueError, match="flow file"):
+        load_flow(flow_path(out / "nothing.mp4"), [0])

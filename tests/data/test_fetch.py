@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import http.server
 import io
 import tarfile
@@ -11,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+import helpers
 
 from imrnet.data.fetch import FetchError, download, link_local, safe_extract
 
@@ -174,3 +177,68 @@ def test_fetch_stage_generates_links_and_downloads(server, tmp_path, monkeypatch
     params["fetch"]["datasets"] = {"bad": {"kind": "url", "url": f"{url}/k.tar.gz", "sha256": "0" * 64}}
     p.write_text(yaml.safe_dump(params))
     assert stage.main(["--params", str(p), "--no-progress"]) == 1
+
+
+needs_rar_tool = pytest.mark.skipif(
+    not (shutil.which("bsdtar") or (shutil.which("unar") and shutil.which("lsar"))),
+    reason="no rar reader (apt-get install libarchive-tools or unar)")
+
+
+@needs_rar_tool
+def test_rar_members_checked_then_extracted(tmp_path):
+    good = helpers.write_rar4(tmp_path / "ok.rar", {"UCF-101/A/v_A_g01_c01.avi": b"v" * 300,
+                                                   "UCF-101/B/v_B_g01_c01.avi": b"w" * 10})
+    out = safe_extract(good, tmp_path / "ok")
+    assert (out / "UCF-101" / "A" / "v_A_g01_c01.avi").read_bytes() == b"v" * 300
+    for name, kw in (("esc", {"members": {"../evil.txt": b"x"}}),
+                     ("abs", {"members": {"/tmp/evil.txt": b"x"}}),
+                     ("lnk", {"members": {"a.txt": b"x"}, "links": {"l": "/etc/passwd"}})):
+        bad = helpers.write_rar4(tmp_path / f"{name}.rar", **kw)
+        with pytest.raises(FetchError, match=f"{name}.rar"):
+            safe_extract(bad, tmp_path / name)
+        assert not (tmp_path / name).exists() and not (tmp_path / "evil.txt").exists()
+
+
+@needs_rar_tool
+def test_nested_rar_download_as_hmdb_ships(server, tmp_path):
+    """hmdb51_org.rar holds one .rar per class; the splits come in a second archive."""
+    import yaml
+
+    from pipelines import fetch as stage
+
+    root, url = server
+    inner = {c: helpers.write_rar4(tmp_path / f"{c}.rar", {f"{c}/{c}_v{i}.avi": bytes([i]) * 50
+                                                          for i in range(2)})
+             for c in ("brush_hair", "cartwheel")}
+    outer = helpers.write_rar4(root / "hmdb51_org.rar", {f"{c}.rar": p.read_bytes()
+                                                        for c, p in inner.items()})
+    splits = helpers.write_rar4(root / "test_train_splits.rar", {
+        f"testTrainMulti_7030_splits/{c}_test_split1.txt": f"{c}_v0.avi 1 \n{c}_v1.avi 2 \n".encode()
+        for c in inner})
+    sha = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (outer, splits)}
+    params = {"fetch": {"root": str(tmp_path / "raw"), "datasets": {"hmdb51": {
+        "kind": "url", "nested": True,
+        "archives": [{"url": f"{url}/{n}", "sha256": h} for n, h in sha.items()]}}}}
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump(params))
+    assert stage.main(["--params", str(p), "--no-progress"]) == 0
+    dst = tmp_path / "raw" / "hmdb51"
+    assert sorted(x.name for x in dst.iterdir()) == ["brush_hair", "cartwheel",
+                                                     "testTrainMulti_7030_splits"]
+    assert not list(dst.rglob("*.rar"))
+    from imrnet.data import hmdb51
+    assert [r.video_id for r in hmdb51.list_videos(dst)] == ["brush_hair_v0", "cartwheel_v0"]
+
+
+def test_several_archives_clash_is_an_error(tmp_path):
+    from imrnet.data.fetch import extract_archives
+
+    a, b = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
+    _tar(a, {"UCF-101/A/v.avi": b"1"})
+    _tar(b, {"UCF-101/A/v.avi": b"2", "ucfTrainTestlist/classInd.txt": b"1 A\r\n"})
+    with pytest.raises(FetchError, match="two archives"):
+        extract_archives([a, b], tmp_path / "ucf")
+    assert not (tmp_path / "ucf").exists() and not (tmp_path / "ucf.assembling").exists()
+    _tar(b, {"ucfTrainTestlist/classInd.txt": b"1 A\r\n"})
+    out = extract_archives([a, b], tmp_path / "ucf")
+    assert sorted(x.name for x in out.iterdir()) == ["UCF-101", "ucfTrainTestlist"]

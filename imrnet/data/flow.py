@@ -1,0 +1,151 @@
+"""Dense optical flow for the flow-stream baseline, computed once at extraction (never per epoch).
+
+`farneback_flow` decodes an encoded video (the same frames the RGB baseline sees) and runs
+OpenCV's Farneback on the luma planes, frame k against frame k-1. The flow follows the motion
+vectors' convention (DESIGN.md): frame k's pixel (y, x) comes from frame k-1 at (y+dy, x+dx),
+so the geometry transforms treat it exactly like ``motion``. Frame 0 has none (zeros).
+
+Stored beside the video as ``<video>.flow.npz`` (``flow`` int8 [N, H, W, 2] in steps of
+`FLOW_STEP` px, clipped to +-31.75 px; ``step``), written atomically; Farneback is run
+single-threaded so the bytes are deterministic. `load_flow` returns float32 pixels at the
+decoded-frame numbers a clip uses (its ``pframe_index``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+
+from ..codec.errors import CorruptVideoError, VideoError
+
+__all__ = ["FLOW_STEP", "FARNEBACK", "farneback_flow", "flow_path", "write_flow", "load_flow",
+           "flow_jobs"]
+
+FLOW_STEP = 0.25  # px per int8 unit
+FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2,
+                 flags=0)  # OpenCV's documented example settings (as TSN's extractors use)
+
+
+def flow_path(video: str | os.PathLike) -> Path:
+    """``a/b.mp4`` -> ``a/b.flow.npz``."""
+    v = Path(video)
+    return v.with_name(v.stem + ".flow.npz")
+
+
+def _luma_frames(path: str):
+    from ..codec.read import open_container
+
+    container = open_container(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "NONE"
+        for frame in container.decode(stream):
+            if frame.format.name not in ("yuv420p", "yuvj420p", "gray"):
+                frame = frame.reformat(format="yuv420p")
+            plane = frame.planes[0]
+            y = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+            yield np.ascontiguousarray(y[:frame.height, :frame.width])
+    except VideoError:
+        raise
+    except Exception as e:  # noqa: BLE001 - FFmpeg errors of any kind name the file
+        raise CorruptVideoError(path, f"decoding failed ({e})") from None
+    finally:
+        container.close()
+
+
+def farneback_flow(path: str | os.PathLike) -> np.ndarray:
+    """Farneback flow of every decoded frame against the one before: int8 [N, H, W, 2] in
+    `FLOW_STEP` px (frame 0: zeros)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    out, prev = [], None
+    for y in _luma_frames(str(path)):
+        if prev is None:
+            f = np.zeros(y.shape + (2,), np.float32)
+        else:  # calcOpticalFlowFarneback(a, b): a(y, x) ~ b(y + fy, x + fx); a = current frame
+            f = cv2.calcOpticalFlowFarneback(y, prev, None, **FARNEBACK)
+        out.append(np.clip(np.round(f / FLOW_STEP), -127, 127).astype(np.int8))
+        prev = y
+    if not out:
+        raise CorruptVideoError(str(path), "no decodable frames")
+    return np.stack(out)
+
+
+def write_flow(video: str | os.PathLike, dst: str | os.PathLike | None = None) -> Path:
+    """Compute `farneback_flow` of ``video`` and write it atomically (default `flow_path`)."""
+    dst = Path(dst) if dst is not None else flow_path(video)
+    flow = farneback_flow(video)
+    tmp = dst.with_name(f".{dst.name}.part-{os.getpid()}.npz")
+    try:
+        np.savez_compressed(tmp, flow=flow, step=np.float32(FLOW_STEP))
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
+def load_flow(path: str | os.PathLike, frame_index) -> np.ndarray:
+    """Flow in pixels, float32 [*frame_index.shape, H, W, 2], at these decoded-frame numbers.
+
+    Raises:
+        CorruptVideoError: the file is missing, unreadable, or shorter than the frames asked.
+    """
+    try:
+        with np.load(path) as z:
+            flow, step = z["flow"], float(z["step"])
+    except (OSError, KeyError, ValueError) as e:
+        raise CorruptVideoError(str(path), f"cannot read the flow file ({e}); rerun the extract "
+                                "stage with extract.flow set") from None
+    idx = np.asarray(frame_index)
+    if idx.size and (idx.min() < 0 or idx.max() >= len(flow)):
+        raise CorruptVideoError(str(path), f"holds {len(flow)} frames, frame {int(idx.max())} "
+                                "asked")
+    return flow[idx].astype(np.float32) * np.float32(step)
+
+
+def _flow_one(video: str) -> tuple[str, str | None]:
+    try:
+        write_flow(video)
+        return video, None
+    except VideoError as e:
+        return video, str(e)
+
+
+def flow_jobs(videos: list[str], *, workers: int = 1, progress: bool = True,
+              desc: str = "flow") -> dict[str, str]:
+    """Write the flow of every video lacking it; returns {video: reason} for failures."""
+    from tqdm import tqdm
+
+    todo = [v for v in videos if not flow_path(v).exists()]
+    for v in todo:  # temp files of a killed earlier run
+        p = flow_path(v)
+        for stale in p.parent.glob(f".{p.name}.part-*.npz"):
+            stale.unlink()
+    failed: dict[str, str] = {}
+    bar = tqdm(total=len(todo), disable=not progress, unit="video", desc=desc)
+
+    def tally(video, err):
+        if err is not None:
+            failed[video] = err
+            bar.write(f"FAILED flow {video}: {err}", file=sys.stderr)
+        bar.update(1)
+
+    if workers <= 1:
+        for v in todo:
+            tally(*_flow_one(v))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_flow_one, v): v for v in todo}
+            for fut in as_completed(futures):
+                try:
+                    tally(*fut.result())
+                except BrokenProcessPool:
+                    tally(futures[fut], "the worker process died while computing flow")
+    bar.close()
+    return failed
