@@ -26,12 +26,23 @@ from imrnet.data.extract import extract, merge_shards
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
-    if text:
+    """``i/N``; else RANK / WORLD_SIZE (torchrun); else SLURM_ARRAY_TASK_ID /
+    SLURM_ARRAY_TASK_COUNT (an array job; ids must run 0..N-1); else None (everything)."""
+    env = os.environ
+    if not text:
+        for a, b in (("RANK", "WORLD_SIZE"), ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT")):
+            if a in env and b in env:
+                text = f"{env[a]}/{env[b]}"
+                break
+        else:
+            return None
+    try:
         i, n = (int(v) for v in text.split("/"))
-        return i, n
-    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
-        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    return None
+    except ValueError:
+        raise ValueError(f"shard must be i/N with integers (e.g. 3/16), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"shard {text}: need 0 <= i < N")
+    return i, n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,12 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     p = yaml.safe_load(Path(args.params).read_text())["extract"]
+    try:
+        shard = _shard(args.shard)
+    except ValueError as e:
+        print(f"extract: {e}", file=sys.stderr)
+        return 2
     for name in p["datasets"]:
         if args.merge:
             try:
-                print(f"{name}: merged into {merge_shards(name, p['dst_root'], args.merge)}",
-                      file=sys.stderr)
-            except ValueError as e:  # DatasetError included
+                dst = merge_shards(name, p["dst_root"], args.merge,
+                                   max_failed_fraction=float(p.get("max_failed_fraction", 0.0)))
+                print(f"{name}: merged into {dst}", file=sys.stderr)
+            except (ValueError, RuntimeError) as e:  # DatasetError included
                 print(f"extract {name}: {e}", file=sys.stderr)
                 return 1
             continue
@@ -57,14 +74,15 @@ def main(argv: list[str] | None = None) -> int:
             enc["size"] = tuple(p["size"])
         try:
             s = extract(name, p["src_root"], p["dst_root"], encode=enc,
-                        workers=int(p.get("workers", 1)), shard=_shard(args.shard),
+                        workers=int(p.get("workers", 1)), shard=shard,
                         max_failed_fraction=float(p.get("max_failed_fraction", 0.0)),
                         progress=not args.no_progress,
                         flow=name in (p.get("flow") or []))
         except (RuntimeError, ValueError) as e:
             print(f"extract {name}: {e}", file=sys.stderr)
             return 1
-        print(f"{name}: {s['indexed']} of {s['videos']} videos indexed, {s['failed']} failed",
+        print(f"{name}: {s['indexed']} of {s['videos']} videos indexed, {s['failed']} failed"
+              + (f", {s['missing']} listed but absent (missing.json)" if s["missing"] else ""),
               file=sys.stderr)
     return 0
 

@@ -45,6 +45,9 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         pmsp_pframes: "sampled" (default, what the tables use): the labels see the sampled
             P-frames the model sees; "all": Algorithm 1's every P-frame of each GOP (read at
             stride 1, geometry applied, labels taken, then the model's P-frames subsampled).
+        flip: random horizontal flip in training (the paper's). Turn it off where direction
+            is the class: the built-in sets' move_left / move_right and spin_cw / spin_ccw are
+            mirror images of each other, so a flip would swap their labels.
         with_flow: add ``flow`` float32 [2, T*P, H, W] ([views, ...] in testing): the optical
             flow the extract stage stored beside each video (``extract.flow``) at the P-frames'
             frame numbers, through the same geometry as the motion and normalised like it.
@@ -54,7 +57,7 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                  pframe_stride: int = 2, crop_size: int = 224, resize_short: int | None = None,
                  scales=T.PAPER_SCALES, mc: str = "coviar", representation: str = "raw",
                  seed: int = 0, test_clips: int = 1, pmsp: bool = True,
-                 pmsp_pframes: str = "sampled", with_flow: bool = False):
+                 pmsp_pframes: str = "sampled", with_flow: bool = False, flip: bool = True):
         self.records = list(records)
         self.train, self.num_gops, self.stride = train, num_gops, pframe_stride
         self.crop_size, self.resize_short, self.scales = crop_size, resize_short, tuple(scales)
@@ -66,18 +69,25 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         if pmsp_pframes not in ("sampled", "all"):
             raise ValueError(f"pmsp_pframes must be 'sampled' or 'all', got {pmsp_pframes!r}")
         self.pmsp, self.pmsp_pframes = bool(pmsp), pmsp_pframes
-        self.with_flow = bool(with_flow)
+        self.with_flow, self.flip = bool(with_flow), bool(flip)
         self._gops: dict[str, int] = {}
 
     def set_epoch(self, epoch: int) -> None:
+        """Call before each epoch. Workers copy the dataset when they start, so with
+        ``persistent_workers=True`` they keep the old epoch: use non-persistent workers (or a
+        new DataLoader per epoch)."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.records)
 
     def _num_gops(self, path: str) -> int:
+        """GOPs that hold every P-frame the reader takes (a short last GOP does not count)."""
         if path not in self._gops:
-            self._gops[path] = probe_mpeg4(path).gops
+            info = probe_mpeg4(path)
+            need = 1 + self.stride * ((info.gop_size - 1) // self.stride)
+            last = info.frames - (info.gops - 1) * info.gop_size
+            self._gops[path] = info.gops - (1 if info.gops > 1 and last < need else 0)
         return self._gops[path]
 
     def _read(self, path: str, start: int):
@@ -117,7 +127,7 @@ class CompressedClipDataset(torch.utils.data.Dataset):
             h, w = clip.iframes.shape[1:3]
             top, left, ch, cw = T.multiscale_crop_params(h, w, rng, self.scales)
             c = T.resize(T.crop(c, top, left, ch, cw), self.crop_size, self.crop_size)
-            if rng.random() < 0.5:
+            if rng.random() < 0.5 and self.flip:
                 c = T.hflip(c)
             c, pmsp = self._labels(c)
             # the short side the motion values now correspond to (geometric mean of the factors)

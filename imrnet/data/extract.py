@@ -18,18 +18,34 @@ from ..codec import probe_mpeg4
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
-from .records import DatasetError
+from .records import DatasetError, VideoList, VideoRecord, reset_if_changed
 
-__all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of"]
+__all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of", "load_index", "subset_tag"]
 
 _REAL = {"ucf101": (ucf101, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
          "hmdb51": (hmdb51, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
          "kinetics400": (kinetics400, [(1, "train"), (1, "val")])}
 
 
-def dataset_jobs(name: str, src_root: Path) -> list[dict]:
+_SPLIT_FILES = {"ucf101": "ucfTrainTestlist/trainlist0{split}.txt",
+                "hmdb51": "testTrainMulti_7030_splits/*_test_split{split}.txt"}
+
+
+def _has_split(name: str, base: Path, split: int) -> bool:
+    pattern = _SPLIT_FILES.get(name)
+    return pattern is None or any(base.glob(pattern.format(split=split)))
+
+
+def subset_tag(name: str, subset: str, split: int = 1) -> str:
+    """How the index tags membership: "train1" / "test1" (UCF-101, HMDB-51: split 1..3),
+    "train" / "val" (Kinetics-400), "train" / "test" (built-in sets, one split)."""
+    return f"{subset}{split}" if name in ("ucf101", "hmdb51") else subset
+
+
+def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list[dict]:
     """Every video of dataset ``name`` under ``src_root / name``: id, label, class, subset(s),
-    source path, relative output path; in a stable order."""
+    source path, relative output path; in a stable order. Videos an annotation lists but the
+    disk lacks (Kinetics-400's taken-down videos) are appended to ``missing``."""
     base = src_root / name
     if name.startswith("synthetic-"):
         idx = base / "index.json"
@@ -45,17 +61,17 @@ def dataset_jobs(name: str, src_root: Path) -> list[dict]:
     module, lists = _REAL[name]
     jobs: dict[str, dict] = {}
     for split, subset in lists:
-        try:
-            records = module.list_videos(base, split=split, subset=subset)
-        except DatasetError:
-            if split == 1:
-                raise
-            continue  # other splits are optional
+        if split != 1 and not _has_split(name, base, split):
+            continue  # splits 2 and 3 are optional; when present, their errors count
+        records = module.list_videos(base, split=split, subset=subset)
+        if missing is not None:
+            missing.extend({"video_id": v, "path": str(p), "subset": subset}
+                           for v, p in records.missing)
         for r in records:
             j = jobs.setdefault(r.path, {"video_id": r.video_id, "label": r.label,
                                          "class_name": r.class_name, "subsets": [], "src": r.path,
                                          "rel": str(Path(os.path.relpath(r.path, base)).with_suffix(".mp4"))})
-            tag = subset if name == "kinetics400" else f"{subset}{split}"
+            tag = subset_tag(name, subset, split)
             if tag not in j["subsets"]:
                 j["subsets"].append(tag)
     return sorted(jobs.values(), key=lambda j: j["rel"])
@@ -88,9 +104,12 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
             ``encode-failures.json`` names them).
     """
     src_root, out = Path(src_root), Path(dst_root) / name
-    jobs = shard_of(dataset_jobs(name, src_root), shard)
+    missing: list = []
+    jobs = shard_of(dataset_jobs(name, src_root, missing), shard)
     pairs = [(j["src"], str(out / j["rel"])) for j in jobs]
-    out.mkdir(parents=True, exist_ok=True)
+    reset_if_changed(out, {"encode": encode, "flow": bool(flow)})  # stale outputs never mix in
+    if shard is None or shard[0] == 0:
+        (out / "missing.json").write_text(json.dumps(missing, indent=1) + "\n")
     _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name, **encode)
     if flow:
         encoded = {d: s for s, d in pairs if s not in failed and os.path.exists(d)}
@@ -115,19 +134,66 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     if frac > max_failed_fraction:
         raise RuntimeError(f"{name}: {len(failed)} of {len(jobs)} videos failed ({frac:.1%} > "
                            f"{max_failed_fraction:.1%}); see {report}")
-    return {"videos": len(jobs), "indexed": len(index), "failed": len(failed)}
+    return {"videos": len(jobs), "indexed": len(index), "failed": len(failed),
+            "missing": len(missing)}
 
 
-def merge_shards(name: str, dst_root: str | os.PathLike, n: int) -> Path:
-    """Join ``index.shard-*-of-n.json`` into ``index.json`` in the unsharded order."""
+def merge_shards(name: str, dst_root: str | os.PathLike, n: int, *,
+                 max_failed_fraction: float = 0.0) -> Path:
+    """Join ``index.shard-*-of-n.json`` into ``index.json`` in the unsharded order, and the
+    shards' failure reports into ``encode-failures.json``; the failure threshold applies to
+    the whole dataset.
+
+    Raises:
+        DatasetError: a shard's index is missing or two shards indexed the same video.
+        RuntimeError: more than ``max_failed_fraction`` of all videos failed.
+    """
     out = Path(dst_root) / name
-    rows = []
+    rows, failed = [], {}
     for i in range(n):
         p = out / f"index.shard-{i}-of-{n}.json"
         if not p.is_file():
             raise DatasetError(p, f"shard {i} of {n} has not been extracted")
         rows.extend(json.loads(p.read_text()))
+        f = out / f"encode-failures.shard-{i}-of-{n}.json"
+        if f.is_file():
+            failed.update(json.loads(f.read_text()))
+    paths = [r["path"] for r in rows]
+    if len(set(paths)) != len(paths):
+        dup = sorted({q for q in paths if paths.count(q) > 1})[:3]
+        raise DatasetError(out, f"shards overlap (e.g. {dup}): were they run with different N?")
     rows.sort(key=lambda r: r["path"])
     dst = out / "index.json"
     dst.write_text(json.dumps(rows, indent=1) + "\n")
+    report = out / "encode-failures.json"
+    write_failures(report, failed)
+    total = len(rows) + len(failed)
+    if failed and len(failed) / total > max_failed_fraction:
+        raise RuntimeError(f"{name}: {len(failed)} of {total} videos failed over {n} shards "
+                           f"(> {max_failed_fraction:.1%}); see {report}")
     return dst
+
+
+def load_index(dst_root: str | os.PathLike, name: str, *, subset: str = "train",
+               split: int = 1) -> VideoList:
+    """The `VideoRecord`s of an extracted dataset's subset (paths to the MPEG-4 files), in the
+    index's order, with the class names by label.
+
+    Args:
+        subset: "train" or "test" ("val" for Kinetics-400); split: 1..3 for UCF-101 / HMDB-51.
+    """
+    idx = Path(dst_root) / name / "index.json"
+    if not idx.is_file():
+        raise DatasetError(idx, "missing: run the extract stage first")
+    try:
+        rows = json.loads(idx.read_text())
+    except json.JSONDecodeError as e:
+        raise DatasetError(idx, f"not valid JSON ({e})") from None
+    tag = subset_tag(name, subset, split)
+    recs = [VideoRecord(str(idx.parent / r["path"]), int(r["label"]), r["class_name"],
+                        r["video_id"]) for r in rows if tag in r["subsets"]]
+    if not recs:
+        tags = sorted({t for r in rows for t in r["subsets"]})
+        raise DatasetError(idx, f"no videos tagged {tag!r} (the index has {tags})")
+    classes = {int(r["label"]): r["class_name"] for r in rows}
+    return VideoList(recs, classes=[classes.get(i, "") for i in range(max(classes) + 1)])

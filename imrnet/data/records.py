@@ -71,3 +71,28 @@ def check_subset(subset: str, allowed: tuple[str, ...]) -> str:
     if subset not in allowed:
         raise ValueError(f"subset must be one of {allowed}, got {subset!r}")
     return subset
+
+
+def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -> bool:
+    """Keep ``base`` (a stage's own output folder) only if it was built with ``params``.
+
+    Stages resume by keeping finished files; after a change of params those files would be
+    stale and silently mixed with new ones. A stamp of the params is kept in ``base``: when it
+    differs, ``base`` is deleted (it holds only this stage's outputs) and True is returned.
+    """
+    import json
+    import shutil
+    import sys
+
+    base = Path(base)
+    text = json.dumps(params, sort_keys=True, indent=1) + "\n"
+    f = base / stamp
+    changed = base.is_dir() and (not f.is_file() or f.read_text() != text) and any(base.iterdir())
+    if changed:
+        print(f"{base}: built with other params; rebuilding it", file=sys.stderr)
+        shutil.rmtree(base)
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_name(f"{f.name}.{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, f)
+    return changed

@@ -8,7 +8,7 @@ HMDB-51 that keep the paper's questions answerable.
   ship inside matplotlib's wheel: a photograph and a shaded terrain model), smooth enough for
   the encoder's motion search; the camera may pan or zoom; sensor noise is added last.
 * Some classes differ only *within* a GOP (fast oscillation at the I-frame rate, clockwise vs
-  counter-clockwise spin of 4-fold symmetric sprites, stop-and-go timing): five
+  counter-clockwise spin of 4-fold symmetric sprites, stop-and-go vs steady move_right): five
   I-frames at 2.5 Hz show the same picture for both members of a pair (spins turn a quarter
   turn per GOP), so the M and R streams are needed.
 * The order of GOPs matters (translations and approach/recede are not time-symmetric), so
@@ -27,7 +27,7 @@ Matroska), so `generate` gives the same bytes every time (tested).
 | bounce | parabolic hops along the floor |
 | circle | circular path |
 | oscillate_fast | horizontal sine at 2.5 Hz (I-frames identical) |
-| stop_and_go | moves right for half of each GOP, rests for the other half |
+| stop_and_go | moves right at twice the speed for half of each GOP, rests for the other half (I-frames as move_right's) |
 | oscillate_vertical | vertical sine at 1 Hz (kinetics only) |
 | zigzag | diagonal bounce between the top and bottom (kinetics only) |
 """
@@ -44,6 +44,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+from .records import reset_if_changed
 
 __all__ = ["CLASSES", "DATASETS", "DatasetSpec", "render_clip", "generate", "sprite_state",
            "write_ffv1"]
@@ -185,9 +187,9 @@ def sprite_state(cls: str, t: float, p: dict) -> tuple[float, float, float, floa
         x += 0.08 * math.sin(2 * math.pi * t / GOP_SECONDS)
     elif cls == "oscillate_vertical":
         y += 0.2 * math.sin(2 * math.pi * 1.0 * t + p["phase"])
-    elif cls == "stop_and_go":
-        k, rem = divmod(t, GOP_SECONDS)
-        x += v * (k * GOP_SECONDS / 2 + min(rem, GOP_SECONDS / 2))
+    elif cls == "stop_and_go":  # 2v for the first half of each GOP, still for the second:
+        k, rem = divmod(t, GOP_SECONDS)  # at every I-frame exactly where move_right would be
+        x += v * (k * GOP_SECONDS + 2 * min(rem, GOP_SECONDS / 2))
     elif cls == "zigzag":
         x += v * 0.6 * t
         tri = abs(((t * 0.8) % 1.0) * 2 - 1)
@@ -293,11 +295,14 @@ def generate(name: str, root: str | os.PathLike, *, seed: int = 0, width: int = 
              height: int = 96, frames: int = 60, scale: float = 1.0, progress: bool = False) -> list[dict]:
     """Write dataset ``name`` under ``root/<name>/{train,test}/<class>/<id>.mkv`` and its index
     ``root/<name>/index.json`` (id, class, label, subset, path, sha256). Existing finished
-    files are kept (resumable); ``scale`` multiplies the clips per class (at least 1)."""
+    files are kept (resumable) when the params are the same as theirs (a stamp says; other
+    params rebuild the set); ``scale`` multiplies the clips per class (at least 1)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; built-in: {sorted(DATASETS)}")
     spec = DATASETS[name]
     base = Path(root) / name
+    reset_if_changed(base, {"name": name, "seed": seed, "width": width, "height": height,
+                            "frames": frames, "scale": scale})
     jobs = []
     for subset, per in (("train", spec.train_per_class), ("test", spec.test_per_class)):
         n = 0 if per == 0 else max(1, int(round(per * scale)))

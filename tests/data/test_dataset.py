@@ -34,7 +34,12 @@ def test_train_samples(records):
     s = ds[0]
     assert s["iframes"].shape == (3, 2, 64, 64) and s["motion"].shape == (2, 10, 64, 64)
     assert s["residual"].shape == (3, 10, 64, 64) and s["label"] == 0
-    assert ds[2]["padded"] == 0 and 0 <= ds[1]["start_gop"] <= 5
+    assert 0 <= ds[1]["start_gop"] <= 5
+    # 30 frames: 2 whole GOPs and 6 frames, too short for the P-frame at +10: never chosen
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        assert (ds[2]["start_gop"], ds[2]["padded"]) == (0, 0)
+    assert CompressedClipDataset(records, train=True, crop_size=64, num_gops=3)[2]["padded"] == 1
 
 
 def test_test_samples_have_three_crops(records):
@@ -98,7 +103,36 @@ def test_pmsp_from_all_pframes(records):
     allp = CompressedClipDataset(records, pmsp_pframes="all", **kw)[1]
     for k in ("iframes", "motion", "residual"):  # the model sees the same P-frames
         assert torch.equal(sampled[k], allp[k])
+    # the labels are Algorithm 1's over all 11 P-frames of each GOP, after the same geometry
+    from imrnet.codec import read_compressed
+    from imrnet.data import transforms as T
+    from repro.seeding import sample_rng
+    rng = sample_rng(2, 0, 1)
+    clip = read_compressed(records[1].path, num_gops=5, pframe_stride=1, pad="repeat",
+                           start_gop=int(rng.integers(3)))
+    box = T.multiscale_crop_params(*clip.iframes.shape[1:3], rng, T.PAPER_SCALES)
+    m = T.resize(T.crop({"motion": clip.motion}, *box), 64, 64)
+    if rng.random() < 0.5:
+        m = T.hflip(m)
+    assert m["motion"].shape[:2] == (5, 11)
+    want = pmsp_labels(m["motion"])
+    assert all(allp["pmsp"][k].tolist() == v.tolist() for k, v in want.items())
     assert sorted(allp["pmsp"]) == sorted(sampled["pmsp"])
     assert not CompressedClipDataset(records, pmsp=False, **kw)[1].get("pmsp")
     with pytest.raises(ValueError, match="pmsp_pframes"):
         CompressedClipDataset(records, pmsp_pframes="every", **kw)
+
+
+def test_flip_can_be_turned_off_where_direction_is_the_class(records):
+    zero = 128 / 255 - 0.5  # normalised value of dx = 0
+    signs = {}
+    for flip in (True, False):
+        ds = CompressedClipDataset(records[:1], train=True, crop_size=48, num_gops=2, seed=3,
+                                   flip=flip)
+        signs[flip] = set()
+        for epoch in range(8):
+            ds.set_epoch(epoch)
+            dx = ds[0]["motion"][0]
+            moving = (dx - zero).abs() > 1e-3
+            signs[flip].add(bool((dx[moving] - zero).mean() < 0))  # rightwards: dx < 0
+    assert signs[False] == {True} and signs[True] == {True, False}

@@ -54,6 +54,7 @@ def test_index_and_resume_after_kill(tmp_path, raw):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = len(list(killed.rglob("*.mp4")))
+    assert 0 < partial < 30  # really interrupted half-way
     assert stage.main(["--params", params, "--no-progress"]) == 0
     assert _tree(killed / "synthetic-hmdb") == _tree(clean / "synthetic-hmdb"), partial
 
@@ -72,6 +73,43 @@ def test_shards_merge_to_the_unsharded_index(tmp_path, raw):
     assert stage.main(["--params", params, "--merge", "2"]) == 0
     assert ((sharded / "synthetic-hmdb" / "index.json").read_bytes()
             == (one / "synthetic-hmdb" / "index.json").read_bytes())
+    assert not (sharded / "synthetic-hmdb" / "encode-failures.json").exists()  # none failed
+    assert stage.main(["--params", params, "--merge", "3"]) == 1  # shards of another N
+    assert stage.main(["--params", params, "--shard", "2/2"]) == 2
+    assert stage.main(["--params", params, "--shard", "x"]) == 2
+
+
+def test_array_job_shard_and_failures_over_shards(tmp_path, raw, monkeypatch):
+    import shutil
+    bad_raw = tmp_path / "badraw"
+    shutil.copytree(raw, bad_raw)
+    victim = sorted((bad_raw / "synthetic-hmdb" / "train").rglob("*.mkv"))[0]
+    victim.write_bytes(b"broken")
+    dst = tmp_path / "arr"
+    params = _params(tmp_path, bad_raw, dst, max_failed_fraction=0.1)  # 1 of 15 per shard
+    for i in (0, 1):
+        monkeypatch.setenv("SLURM_ARRAY_TASK_ID", str(i))
+        monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "2")
+        assert stage.main(["--params", params, "--no-progress"]) == 0
+    out = dst / "synthetic-hmdb"
+    assert sorted(p.name for p in out.glob("index.shard-*")) == ["index.shard-0-of-2.json",
+                                                                "index.shard-1-of-2.json"]
+    assert stage.main(["--params", params, "--merge", "2"]) == 0
+    assert list(json.loads((out / "encode-failures.json").read_text())) == [str(victim)]
+    assert len(json.loads((out / "index.json").read_text())) == 29
+    strict = _params(tmp_path, bad_raw, dst, max_failed_fraction=0.02)
+    assert stage.main(["--params", strict, "--merge", "2"]) == 1  # 1 of 30 > 2% over all shards
+
+
+def test_changed_params_rebuild_instead_of_mixing(tmp_path, raw):
+    dst = tmp_path / "p"
+    assert stage.main(["--params", _params(tmp_path, raw, dst), "--no-progress"]) == 0
+    small = json.loads((dst / "synthetic-hmdb" / "index.json").read_text())
+    assert stage.main(["--params", _params(tmp_path, raw, dst, size=[32, 24]),
+                       "--no-progress"]) == 0
+    big = json.loads((dst / "synthetic-hmdb" / "index.json").read_text())
+    assert {(r["width"], r["height"]) for r in small} == {(64, 48)}
+    assert {(r["width"], r["height"]) for r in big} == {(32, 24)}
 
 
 def test_failures_are_reported_and_thresholded(tmp_path, raw):

@@ -143,3 +143,41 @@ def test_kinetics400_csv_and_missing_videos(tmp_path, tiny_video, layout):
     (root / "annotations" / "val.csv").write_text("name,id\nx,y\n")
     with pytest.raises(DatasetError, match="header"):
         kinetics400.list_videos(root, subset="val")
+
+
+def test_extraction_over_official_layouts(tmp_path, ucf_root, tiny_video):
+    """The extract stage's real-dataset path: split tags, load_index, listed-but-absent
+    Kinetics videos written to missing.json."""
+    from imrnet.data.extract import extract, load_index
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ucf101").symlink_to(ucf_root, target_is_directory=True)
+    k = src / "kinetics400"
+    (k / "annotations").mkdir(parents=True)
+    (k / "annotations" / "train.csv").write_text(
+        "label,youtube_id,time_start,time_end\nabseiling,-abc,1,11\nabseiling,gone,0,10\n")
+    (k / "annotations" / "val.csv").write_text("label,youtube_id,time_start,time_end\n")
+    _put(k / "train" / "-abc_000001_000011.mp4", tiny_video)
+    (k / "val").mkdir()
+    enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
+    s = extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
+    assert (s["videos"], s["indexed"], s["failed"]) == (5, 5, 0)
+    train, test = (load_index(tmp_path / "out", "ucf101", subset=t) for t in ("train", "test"))
+    assert [r.video_id for r in train] == ["v_ApplyEyeMakeup_g08_c01", "v_HandStandPushups_g08_c01",
+                                           "v_YoYo_g09_c02"]
+    assert [r.label for r in test] == [0, 2] and train.classes == ["ApplyEyeMakeup",
+                                                                   "HandstandPushups", "YoYo"]
+    assert all(r.path.endswith(".mp4") and Path(r.path).is_file() for r in train + test)
+    with pytest.raises(DatasetError, match="no videos tagged 'train2'"):
+        load_index(tmp_path / "out", "ucf101", split=2)
+    s = extract("kinetics400", src, tmp_path / "out", encode=enc, progress=False)
+    assert (s["indexed"], s["missing"]) == (1, 1)
+    import json
+    missing = json.loads((tmp_path / "out" / "kinetics400" / "missing.json").read_text())
+    assert [m["video_id"] for m in missing] == ["gone_000000_000010"]
+    # a broken split file of split 2, when present, is an error, not silently skipped
+    lists = ucf_root / "ucfTrainTestlist"
+    (lists / "trainlist02.txt").write_text("Nope/v_Nope_g01_c01.avi 9\n")
+    with pytest.raises(DatasetError):
+        extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
