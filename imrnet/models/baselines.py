@@ -33,13 +33,13 @@ class CoViAR(nn.Module):
     with ``embedding`` [B, C_I+C_M+C_R] (segment-averaged features), ``stream_logits``
     {"I","M","R"} [B, classes] and the fused ``logits`` when ``num_classes`` is set."""
 
-    def __init__(self, *, i_depth, p_depth, num_classes, frames, p_per_gop, weights):
+    def __init__(self, *, i_depth, p_depth, num_classes, frames, p_per_gop, weights, width):
         super().__init__()
         t, tp = frames
         self.frames, self.p_per_gop, self.weights = (t, tp), p_per_gop, tuple(weights)
-        self.i_net = build_resnet2d(depth=i_depth, in_channels=3)
-        self.m_net = build_resnet2d(depth=p_depth, in_channels=2)
-        self.r_net = build_resnet2d(depth=p_depth, in_channels=3)
+        self.i_net = build_resnet2d(depth=i_depth, in_channels=3, width=width)
+        self.m_net = build_resnet2d(depth=p_depth, in_channels=2, width=width)
+        self.r_net = build_resnet2d(depth=p_depth, in_channels=3, width=width)
         self.m_bn, self.r_bn = nn.BatchNorm2d(2), nn.BatchNorm2d(3)  # CoViAR's data_bn
         self.embedding_dim = self.i_net.out_channels + 2 * self.m_net.out_channels
         self.fcs = nn.ModuleList([nn.Linear(n.out_channels, num_classes)
@@ -74,14 +74,15 @@ class CoViAR(nn.Module):
 
 def build_coviar(*, i_depth: int = 152, p_depth: int = 18, num_classes: int | None = None,
                  frames: tuple[int, int] = (5, 25), p_per_gop: int = 1,
-                 weights=COVIAR_WEIGHTS) -> CoViAR:
+                 weights=COVIAR_WEIGHTS, width: int = 64) -> CoViAR:
     """CoViAR: 2D ResNet-``i_depth`` on I-frames, ResNet-``p_depth`` on motion and residuals,
-    TSN segments, late fusion 2/1/1 (module docstring)."""
+    TSN segments, late fusion 2/1/1 (module docstring). ``width``: conv1 channels of all three
+    ResNets (64 as published; smaller for the built-in profile)."""
     t, tp = frames
     if tp % t or not 1 <= p_per_gop <= tp // t:
         raise ValueError(f"need T*P a multiple of T and 1 <= p_per_gop <= P, got {frames}, {p_per_gop}")
     return CoViAR(i_depth=i_depth, p_depth=p_depth, num_classes=num_classes, frames=(t, tp),
-                  p_per_gop=p_per_gop, weights=weights)
+                  p_per_gop=p_per_gop, weights=weights, width=width)
 
 
 def build_r3d_rgb(*, depth: int = 18, width: int = 64, num_classes: int | None = None,

@@ -50,3 +50,21 @@ def test_latency_report():
     rep = measure_latency(net, _paper_inputs(32), "cpu", frames=30, warmup=1, repeats=3)
     assert rep.ms_per_clip > 0 and rep.ms_per_frame * 30 == rep.ms_per_clip
     assert len(rep.times_ms) == 3 and rep.device == "cpu" and net.training
+
+
+def test_runtime_table_small(tmp_path):
+    from imrnet.profile.runtime import format_markdown, main, runtime_table
+
+    t = runtime_table(size=32, i_width=8, res5_stride=1, coviar_i_depth=18, depth50=False,
+                      repeats=1, warmup=0)
+    names = [r["model"] for r in t["rows"]]
+    assert names[0] == "IMRNet-R18" and "CoViAR (ResNet-18/18/18)" in names and len(names) == 9
+    for r in t["rows"]:
+        assert r["unsupported_ops"] == {} and r["gflops"] > 0 and r["pre_ms_per_frame"] > 0
+        assert abs(r["total_ms_per_frame"] - r["cnn_ms_per_frame"] - r["pre_ms_per_frame"]) < 1e-9
+    assert set(t["preprocessing_ms_per_frame"]) == {"compressed", "rgb", "flow", "compressed+flow"}
+    md = format_markdown(t)
+    assert "GFLOPs (fvcore, 1 MAC = 1)" in md and md.count("\n| ") == 10
+    assert main(["--size", "32", "--i-width", "8", "--res5-stride", "1", "--coviar-i-depth", "18",
+                 "--no-r50", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "runtime_32.json").is_file() and (tmp_path / "runtime_32.md").is_file()

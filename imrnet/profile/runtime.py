@@ -1,0 +1,198 @@
+"""The runtime table: parameters, GFLOPs and ms per frame (preprocessing + CNN) per model.
+
+    python -m imrnet.profile.runtime --size 224 [--i-width 64] [--out reports/runtime]
+    python -m imrnet.profile.runtime --size 64 --i-width 16 --res5-stride 1 --coviar-i-depth 18
+
+Every model sees one 2-s clip at batch 1 (eval mode, no gradients): IMRNet and CoViAR the
+compressed streams (5 I-frames + 25 P-frames), R3D-RGB 30 decoded RGB frames (every other frame
+of the 60), the flow stream 25 Farneback flow fields. "Per frame" divides by the 30 frames each
+model consumes (25 for the flow stream alone). Preprocessing per frame is measured on an encoded
+built-in clip at the same size:
+
+* compressed: `read_compressed` (5 GOPs, every other P-frame) + `to_model_input`;
+* RGB: decoding all 60 frames (they depend on each other) and converting 30 to RGB;
+* flow: decoding + Farneback on consecutive frames for the 25 P-frame positions, plus the
+  compressed reading for IMRNet + flow.
+
+FLOPs: fvcore, one multiply-add = 1 ("GFLOPs (fvcore, 1 MAC = 1)"). Times: this machine's CPU
+threads (recorded), median of repeats; they are not the paper's GPU numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..models import (build_coviar, build_flow_stream, build_imrnet, build_imrnet_flow,
+                      build_r3d_rgb)
+from .flops import count_flops
+from .latency import measure_latency
+
+__all__ = ["model_specs", "preprocessing_ms_per_frame", "runtime_table", "format_markdown"]
+
+
+def model_specs(*, i_width=64, res5_stride=2, coviar_i_depth=152, depth50=True):
+    """(name, builder, input kind, frames consumed) of every model in the table."""
+    kw = dict(i_width=i_width, res5_stride=res5_stride)
+    specs = [("IMRNet-R18", lambda: build_imrnet(depth=18, **kw), "compressed", 30)]
+    if depth50:
+        specs.append(("IMRNet-R50", lambda: build_imrnet(depth=50, **kw), "compressed", 30))
+    specs += [
+        ("IMRNet-R18 no connection", lambda: build_imrnet(connection="none", **kw), "compressed", 30),
+        ("IMRNet-R18 unidirectional", lambda: build_imrnet(connection="unidirectional", **kw),
+         "compressed", 30),
+        ("IMRNet-R18 no conv", lambda: build_imrnet(lateral="resample", **kw), "compressed", 30),
+        ("IMRNet-R18 no attention", lambda: build_imrnet(gated=False, **kw), "compressed", 30),
+        (f"CoViAR (ResNet-{coviar_i_depth}/18/18)",
+         lambda: build_coviar(i_depth=coviar_i_depth, width=i_width), "compressed", 30),
+        ("R3D-18 RGB (decoded)", lambda: build_r3d_rgb(width=i_width, res5_stride=res5_stride),
+         "rgb", 30),
+        ("Flow stream R3D-18 (Farneback)", lambda: build_flow_stream(width=i_width,
+                                                                     res5_stride=res5_stride),
+         "flow", 25),
+        ("IMRNet-R18 + flow", lambda: build_imrnet_flow(**kw), "compressed+flow", 30),
+    ]
+    return specs
+
+
+def _inputs(kind: str, size: int):
+    i = torch.zeros(1, 3, 5, size, size)
+    m, r = torch.zeros(1, 2, 25, size, size), torch.zeros(1, 3, 25, size, size)
+    if kind == "compressed":
+        return (i, m, r)
+    if kind == "rgb":
+        return (torch.zeros(1, 3, 30, size, size),)
+    if kind == "flow":
+        return (torch.zeros(1, 2, 25, size, size),)
+    return (i, m, r, torch.zeros(1, 2, 25, size, size))
+
+
+def _clip(size: int, tmp: Path) -> str:
+    from ..codec import encode_mpeg4
+    from ..data.synthetic import render_clip, write_ffv1
+
+    frames = render_clip("circle", np.random.default_rng(0), width=size * 4 // 3, height=size,
+                         frames=60)
+    write_ffv1(tmp / "clip.mkv", frames)
+    return encode_mpeg4(tmp / "clip.mkv", tmp / "clip.mp4", short_side=None).path
+
+
+def _median_ms(fn, repeats=5) -> float:
+    fn()  # warm-up (numba kernels, caches)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
+    """ms per consumed frame of getting each input kind out of an MPEG-4 file (module doc)."""
+    import av
+    import cv2
+
+    from ..codec import read_compressed, to_model_input
+
+    with tempfile.TemporaryDirectory() as d:
+        path = _clip(size, Path(d))
+
+        def compressed():
+            to_model_input(read_compressed(path, num_gops=5))
+
+        def rgb():
+            with av.open(path) as c:
+                for k, f in enumerate(c.decode(video=0)):
+                    if k % 2:
+                        f.to_ndarray(format="rgb24", threads=1)
+
+        def flow():
+            cv2.setNumThreads(1)
+            with av.open(path) as c:
+                prev = None
+                for k, f in enumerate(c.decode(video=0)):
+                    y = f.to_ndarray(format="gray", threads=1)
+                    if prev is not None and k % 12 and (k % 12) % 2 == 0:
+                        cv2.calcOpticalFlowFarneback(y, prev, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+                    prev = y
+
+        c_ms = _median_ms(compressed, repeats) / 30
+        return {"compressed": c_ms, "rgb": _median_ms(rgb, repeats) / 30,
+                "flow": _median_ms(flow, repeats) / 25,
+                "compressed+flow": c_ms + _median_ms(flow, repeats) / 30}
+
+
+def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
+                  coviar_i_depth: int = 152, depth50: bool = True, repeats: int = 5,
+                  warmup: int = 2) -> dict:
+    """Measure every model of `model_specs` at ``size``; returns a JSON-able dict."""
+    pre = preprocessing_ms_per_frame(size, repeats)
+    # warm the allocator and thread pool first, so the first model is not charged for it
+    measure_latency(build_imrnet(i_width=i_width, res5_stride=res5_stride),
+                    _inputs("compressed", size), "cpu", warmup=warmup, repeats=1)
+    rows = []
+    for name, build, kind, frames in model_specs(i_width=i_width, res5_stride=res5_stride,
+                                                 coviar_i_depth=coviar_i_depth, depth50=depth50):
+        torch.manual_seed(0)
+        net = build()
+        x = _inputs(kind, size)
+        flops = count_flops(net, x)
+        lat = measure_latency(net, x, "cpu", frames=frames, warmup=warmup, repeats=repeats)
+        rows.append({"model": name, "input": kind, "frames": frames,
+                     "params_m": sum(p.numel() for p in net.parameters()) / 1e6,
+                     "gflops": flops.total / 1e9, "unsupported_ops": flops.unsupported_ops,
+                     "cnn_ms_per_clip": lat.ms_per_clip, "cnn_ms_per_frame": lat.ms_per_frame,
+                     "pre_ms_per_frame": pre[kind],
+                     "total_ms_per_frame": lat.ms_per_frame + pre[kind]})
+    return {"size": size, "i_width": i_width, "res5_stride": res5_stride,
+            "coviar_i_depth": coviar_i_depth, "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+            "preprocessing_ms_per_frame": pre, "rows": rows}
+
+
+def format_markdown(t: dict) -> str:
+    head = (f"Runtime at {t['size']}x{t['size']} (I 5 frames, P 25 frames), batch 1, CPU "
+            f"({t['threads']} threads, torch {t['torch']}); I width {t['i_width']}.\n\n"
+            "| model | params (M) | GFLOPs (fvcore, 1 MAC = 1) | preprocessing ms/frame | "
+            "CNN ms/frame | total ms/frame |\n|---|---|---|---|---|---|")
+    lines = [head]
+    for r in t["rows"]:
+        lines.append(f"| {r['model']} | {r['params_m']:.2f} | {r['gflops']:.2f} | "
+                     f"{r['pre_ms_per_frame']:.2f} | {r['cnn_ms_per_frame']:.2f} | "
+                     f"{r['total_ms_per_frame']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Measure the runtime table.")
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--i-width", type=int, default=64)
+    ap.add_argument("--res5-stride", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--coviar-i-depth", type=int, default=152)
+    ap.add_argument("--no-r50", action="store_true")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default="reports/runtime")
+    a = ap.parse_args(argv)
+    t = runtime_table(size=a.size, i_width=a.i_width, res5_stride=a.res5_stride,
+                      coviar_i_depth=a.coviar_i_depth, depth50=not a.no_r50, repeats=a.repeats)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"runtime_{a.size}"
+    (out / f"{stem}.json").write_text(json.dumps(t, indent=1) + "\n")
+    md = format_markdown(t)
+    (out / f"{stem}.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
