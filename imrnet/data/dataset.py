@@ -48,6 +48,10 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         flip: random horizontal flip in training (the paper's). Turn it off where direction
             is the class: the built-in sets' move_left / move_right and spin_cw / spin_ccw are
             mirror images of each other, so a flip would swap their labels.
+        pretext: an `imrnet.pretext.tasks.Pretext` (training only): its sample transforms run
+            on the raw clip after the geometry and before the PMSP labels; its targets (ctp,
+            rotation, arrow_of_time) join the sample as LongTensors. A CTP RANDOM partner is
+            another record read with that record's own (seed, epoch, index) geometry.
         with_flow: add ``flow`` float32 [2, T*P, H, W] ([views, ...] in testing): the optical
             flow the extract stage stored beside each video (``extract.flow``) at the P-frames'
             frame numbers, through the same geometry as the motion and normalised like it.
@@ -57,7 +61,8 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                  pframe_stride: int = 2, crop_size: int = 224, resize_short: int | None = None,
                  scales=T.PAPER_SCALES, mc: str = "coviar", representation: str = "raw",
                  seed: int = 0, test_clips: int = 1, pmsp: bool = True,
-                 pmsp_pframes: str = "sampled", with_flow: bool = False, flip: bool = True):
+                 pmsp_pframes: str = "sampled", with_flow: bool = False, flip: bool = True,
+                 pretext=None):
         self.records = list(records)
         self.train, self.num_gops, self.stride = train, num_gops, pframe_stride
         self.crop_size, self.resize_short, self.scales = crop_size, resize_short, tuple(scales)
@@ -69,7 +74,7 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         if pmsp_pframes not in ("sampled", "all"):
             raise ValueError(f"pmsp_pframes must be 'sampled' or 'all', got {pmsp_pframes!r}")
         self.pmsp, self.pmsp_pframes = bool(pmsp), pmsp_pframes
-        self.with_flow, self.flip = bool(with_flow), bool(flip)
+        self.with_flow, self.flip, self.pretext = bool(with_flow), bool(flip), pretext
         self._gops: dict[str, int] = {}
 
     def set_epoch(self, epoch: int) -> None:
@@ -117,23 +122,37 @@ class CompressedClipDataset(torch.utils.data.Dataset):
             c = dict(c, **{k: c[k][:, keep] for k in ("motion", "residual", "flow") if k in c})
         return c, labels
 
+    def _train_clip(self, rec, rng, windows: int):
+        """A training clip after its geometry (raw values), the short side its motion values
+        correspond to, its start GOP and padding."""
+        start = int(rng.integers(windows))
+        clip, c = self._read(rec.path, start)
+        h, w = clip.iframes.shape[1:3]
+        top, left, ch, cw = T.multiscale_crop_params(h, w, rng, self.scales)
+        c = T.resize(T.crop(c, top, left, ch, cw), self.crop_size, self.crop_size)
+        if rng.random() < 0.5 and self.flip:
+            c = T.hflip(c)
+        # the short side the motion values now correspond to (geometric mean of the factors)
+        short = min(h, w) * float(np.sqrt(self.crop_size / ch * self.crop_size / cw))
+        return c, short, start, clip.padded
+
     def __getitem__(self, index: int) -> dict:
         rec = self.records[index]
         rng = sample_rng(self.seed, self.epoch, index)
         windows = max(1, self._num_gops(rec.path) - self.num_gops + 1)
         if self.train:
-            start = int(rng.integers(windows))
-            clip, c = self._read(rec.path, start)
-            h, w = clip.iframes.shape[1:3]
-            top, left, ch, cw = T.multiscale_crop_params(h, w, rng, self.scales)
-            c = T.resize(T.crop(c, top, left, ch, cw), self.crop_size, self.crop_size)
-            if rng.random() < 0.5 and self.flip:
-                c = T.hflip(c)
+            c, short, start, padded = self._train_clip(rec, rng, windows)
+            if self.pretext is not None:
+                def partner(j: int) -> dict:
+                    other = self.records[j]
+                    prng = sample_rng(self.seed, self.epoch, j)
+                    pw = max(1, self._num_gops(other.path) - self.num_gops + 1)
+                    return self._train_clip(other, prng, pw)[0]
+                c, targets = self.pretext(c, rng, index, len(self.records), partner)
             c, pmsp = self._labels(c)
-            # the short side the motion values now correspond to (geometric mean of the factors)
-            short = min(h, w) * float(np.sqrt(self.crop_size / ch * self.crop_size / cw))
             x = self._model_input(c, short)
-            padded = clip.padded
+            if self.pretext is not None:
+                x.update({k: torch.tensor(v, dtype=torch.long) for k, v in targets.items()})
         else:
             starts = ([(windows - 1) // 2] if self.test_clips == 1 else
                       sorted({int(round(k * (windows - 1) / (self.test_clips - 1)))

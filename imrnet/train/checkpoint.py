@@ -1,0 +1,46 @@
+"""Checkpoints: written atomically every epoch, loaded with ``weights_only=True``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from .config import diff_params, params_hash
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointMismatch"]
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint written with other params."""
+
+
+def save_checkpoint(path: str | os.PathLike, *, cfg: dict, epoch: int, model, optimizer,
+                    scheduler) -> None:
+    """Model (backbone + heads), optimizer, scheduler, completed epochs, torch RNG state and the
+    params (JSON) with their hash; tmp file + rename, so a kill never leaves half a file."""
+    path = Path(path)
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "epoch": int(epoch),
+             "torch_rng": torch.get_rng_state(), "params": json.dumps(cfg, sort_keys=True),
+             "params_hash": params_hash(cfg)}
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, cfg: dict | None = None) -> dict:
+    """Load with ``weights_only=True``; with ``cfg``, refuse a checkpoint whose params hash
+    differs, saying which params differ."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure: name the file
+        raise ValueError(f"{path}: not a readable checkpoint ({e})") from None
+    if cfg is not None and state.get("params_hash") != params_hash(cfg):
+        diff = diff_params(json.loads(state["params"]), cfg)
+        raise CheckpointMismatch(f"{path}: written with other params ({'; '.join(diff) or 'hash'}); "
+                                 "use another out folder or delete the checkpoint")
+    return state

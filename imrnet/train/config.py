@@ -1,0 +1,87 @@
+"""Training configuration: a plain dict (a params.yaml section), defaults filled, checked, and
+hashed over the keys that change results."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+__all__ = ["DEFAULTS", "make_config", "params_hash", "diff_params", "NOT_HASHED"]
+
+DEFAULTS = {
+    "seed": 0,
+    "out": "runs/default",
+    "resume": True,
+    "progress": True,
+    "data": {"root": "data/mpeg4", "dataset": "synthetic-kinetics", "subset": "train", "split": 1,
+             "test_subset": "test", "crop": 64, "num_gops": 5, "pframe_stride": 2,
+             "flip": False, "pmsp_pframes": "sampled", "workers": 0, "max_videos": None,
+             "test_clips": 1, "resize_short": None},
+    "model": {"depth": 18, "i_width": 16, "p_width_ratio": 1 / 16, "connection": "bidirectional",
+              "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0},
+    "tasks": ["pmsp", "ctp"],
+    "weights": {},                 # task -> lambda (default 1): L_PMSP + lambda * L_CTP
+    "optim": {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "epochs": 5,
+              "warmup_epochs": 1, "batch_size": 8},
+    "micro_batches": 1,            # split each batch (interleaved) and average the gradients
+    "init": None,                  # finetune: {"checkpoint": path} (heads dropped) or None
+    "bf16_cuda": False,            # bf16 autocast on CUDA
+    "eval": {"bootstrap": 1000, "batch_size": 8},
+}
+
+# keys that never change a result: left out of the hash (workers: results are worker-invariant)
+NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
+
+
+def _merge(base: dict, over: dict, path=()) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if k not in base:
+            where = ".".join(path + (k,))
+            raise ValueError(f"unknown training param {where!r}; known: "
+                             f"{', '.join(sorted(base))}")
+        if isinstance(base[k], dict) and isinstance(v, dict) and k not in ("weights",):
+            out[k] = _merge(base[k], v, path + (k,))
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def make_config(cfg: dict | None = None) -> dict:
+    """Defaults overlaid with ``cfg``; unknown keys and bad values are errors naming the key."""
+    c = _merge(DEFAULTS, cfg or {})
+    o = c["optim"]
+    for k in ("epochs", "batch_size"):
+        if int(o[k]) < 1:
+            raise ValueError(f"optim.{k} must be >= 1, got {o[k]!r}")
+    if not 0 <= int(o["warmup_epochs"]) <= int(o["epochs"]):
+        raise ValueError(f"optim.warmup_epochs must be in [0, epochs], got {o['warmup_epochs']!r}")
+    if int(c["micro_batches"]) < 1 or int(o["batch_size"]) % int(c["micro_batches"]):
+        raise ValueError("micro_batches must divide optim.batch_size")
+    if isinstance(c["tasks"], str):
+        c["tasks"] = [c["tasks"]]
+    return c
+
+
+def _strip(c: dict, path=()) -> dict:
+    return {k: (_strip(v, path + (k,)) if isinstance(v, dict) else v)
+            for k, v in c.items() if path + (k,) not in NOT_HASHED}
+
+
+def params_hash(cfg: dict) -> str:
+    """SHA-256 of the params that change results."""
+    return hashlib.sha256(json.dumps(_strip(cfg), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def diff_params(a: dict, b: dict, path=()) -> list[str]:
+    """Human-readable differences between two configs (hashed keys only)."""
+    a, b = _strip(a, path), _strip(b, path)
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += diff_params(va, vb, path + (k,))
+        elif va != vb:
+            out.append(f"{'.'.join(path + (k,))}: {va!r} -> {vb!r}")
+    return out

@@ -1,0 +1,246 @@
+"""`pretrain(cfg)` and `finetune(cfg)`: one loop for both, exact resume, DDP under torchrun.
+
+Per epoch: the global batches come from a permutation drawn from (seed, epoch); under torchrun
+rank r takes the interleaved part ``batch[r::world]`` of every global batch (``micro_batches=N``
+reproduces that split in one process: BatchNorm per micro-batch, gradients averaged, which is
+what DDP computes). Every sample's randomness is its own (seed, epoch, index) generator, so the
+number of DataLoader workers never changes a result. The LR follows a linear warm-up then a
+half-period cosine, stepped per batch.
+
+Files in ``cfg["out"]`` (rank 0 writes): ``checkpoint.pt`` (every epoch, atomic),
+``metrics.jsonl`` (one JSON line per epoch: loss, accuracies, lr; deterministic),
+``timing.jsonl`` (wall time and clips/s per epoch, kept apart so the metrics stay comparable
+bit for bit), ``model.pt`` (final weights and params), and for finetuning ``metrics.json``
+(three-crop test accuracy with its 95% bootstrap interval, per class, confusion matrix).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from repro.seeding import environment, seed_everything
+
+from ..data.dataset import CompressedClipDataset, collate_clips
+from ..data.extract import load_index
+from ..evaluate.classify import evaluate_classification
+from ..models import build_imrnet
+from ..pretext.tasks import Pretext, build_heads, task_losses
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import make_config, params_hash
+from .distributed import all_reduce_sums, barrier, global_batches, init_distributed
+
+__all__ = ["pretrain", "finetune", "Trainable", "lr_factor", "slice_batch", "backbone_state"]
+
+
+class Trainable(nn.Module):
+    """Backbone + heads; ``forward(batch) -> (loss, metrics, n)`` so DDP sees every parameter
+    used (heads included)."""
+
+    def __init__(self, net: nn.Module, heads: nn.ModuleDict, mode: str, weights: dict):
+        super().__init__()
+        self.net, self.heads, self.mode, self.weights = net, heads, mode, dict(weights)
+
+    def forward(self, batch: dict):
+        dev = next(self.parameters()).device
+        out = self.net(batch["iframes"].to(dev), batch["motion"].to(dev), batch["residual"].to(dev))
+        if self.mode == "finetune":
+            y = batch["label"].to(dev)
+            loss = F.cross_entropy(out["logits"], y)
+            metrics = {"acc": (out["logits"].argmax(1) == y).float().mean().item()}
+        else:
+            loss, metrics = task_losses(self.heads, out, batch, self.weights)
+        return loss, metrics, int(batch["iframes"].shape[0])
+
+
+def lr_factor(step: int, *, total: int, warmup: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then a half-period cosine to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def slice_batch(batch, r: int, m: int):
+    """The interleaved part r of m of a collated batch (tensors, dicts of tensors, lists)."""
+    if isinstance(batch, dict):
+        return {k: slice_batch(v, r, m) for k, v in batch.items()}
+    if torch.is_tensor(batch) or isinstance(batch, list):
+        return batch[r::m]
+    return batch
+
+
+def backbone_state(state: dict) -> dict:
+    """The backbone's weights from a `Trainable` state dict: heads and classifier dropped."""
+    return {k[4:]: v for k, v in state.items() if k.startswith("net.") and not k.startswith("net.fc.")}
+
+
+def _subset(records, n):
+    if not n or n >= len(records):
+        return records
+    return type(records)([records[i * len(records) // n] for i in range(n)], classes=records.classes)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _cut_log(path: Path, epochs: int) -> None:
+    """Keep the first ``epochs`` lines (a resumed run rewrites the rest)."""
+    if path.is_file():
+        lines = path.read_text().splitlines()[:epochs]
+        _write_atomic(path, "".join(line + "\n" for line in lines))
+
+
+def _run(cfg: dict, mode: str) -> dict:
+    cfg = make_config(cfg)
+    info = init_distributed()
+    seed_everything(int(cfg["seed"]))
+    d, m, o = cfg["data"], cfg["model"], cfg["optim"]
+    out = Path(cfg["out"])
+    if info.main:
+        out.mkdir(parents=True, exist_ok=True)
+    records = _subset(load_index(d["root"], d["dataset"], subset=d["subset"], split=d["split"]),
+                      d["max_videos"])
+    num_classes = len(records.classes)
+    tasks = list(cfg["tasks"]) if mode == "pretrain" else []
+    n_p = (12 - 1) // int(d["pframe_stride"])
+    T = int(d["num_gops"])
+    ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
+                               crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
+                               pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"],
+                               pretext=Pretext(tasks, num_gops=T) if tasks else None)
+    torch.manual_seed(int(cfg["seed"]))
+    net = build_imrnet(**m, frames=(T, T * n_p), num_classes=num_classes if mode == "finetune" else None)
+    heads = build_heads(tasks, net, num_classes=num_classes, num_gops=T) if tasks else nn.ModuleDict()
+    if mode == "finetune" and cfg["init"]:
+        state = load_checkpoint(cfg["init"]["checkpoint"])
+        try:
+            missing, unexpected = net.load_state_dict(backbone_state(state["model"]), strict=False)
+        except RuntimeError as e:  # shape mismatches
+            raise ValueError(f"{cfg['init']['checkpoint']}: backbone does not match the model "
+                             f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
+        if unexpected or any(not k.startswith("fc.") for k in missing):
+            raise ValueError(f"{cfg['init']['checkpoint']}: backbone does not match the model "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model = Trainable(net, heads, mode, cfg["weights"]).to(info.device)
+    opt = torch.optim.SGD(model.parameters(), lr=float(o["lr"]), momentum=float(o["momentum"]),
+                          weight_decay=float(o["weight_decay"]))
+    B = int(o["batch_size"])
+    spe = len(ds) // B
+    if spe < 1:
+        raise ValueError(f"{len(ds)} training videos are fewer than one batch of {B}")
+    if B % info.world:
+        raise ValueError(f"batch size {B} is not divisible by the {info.world} processes")
+    total, warm = spe * int(o["epochs"]), spe * int(o["warmup_epochs"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total=total, warmup=warm))
+    start = 0
+    ckpt = out / "checkpoint.pt"
+    if cfg["resume"] and ckpt.is_file():
+        state = load_checkpoint(ckpt, cfg)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start = int(state["epoch"])
+        torch.set_rng_state(state["torch_rng"])
+        if info.main:
+            for log in ("metrics.jsonl", "timing.jsonl"):
+                _cut_log(out / log, start)
+    elif info.main:
+        for log in ("metrics.jsonl", "timing.jsonl"):
+            (out / log).unlink(missing_ok=True)
+    barrier(info)
+    ddp = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank]
+                                                     if info.device.type == "cuda" else None)
+           if info.active else model)
+    micro = 1 if info.active else int(cfg["micro_batches"])
+    use_bf16 = bool(cfg["bf16_cuda"]) and info.device.type == "cuda"
+    from tqdm import tqdm
+
+    row = {}
+    for epoch in range(start, int(o["epochs"])):
+        ds.set_epoch(epoch)
+        mine = [b[info.rank::info.world] for b in global_batches(len(ds), B, int(cfg["seed"]), epoch)]
+        workers = int(d["workers"])
+        loader = torch.utils.data.DataLoader(ds, batch_sampler=mine, num_workers=workers,
+                                             collate_fn=collate_clips,
+                                             multiprocessing_context="fork" if workers else None)
+        sums, t0 = defaultdict(float), time.perf_counter()
+        bar = tqdm(loader, disable=not (cfg["progress"] and info.main), unit="batch",
+                   desc=f"{mode} {epoch + 1}/{o['epochs']}")
+        ddp.train()
+        for batch in bar:
+            opt.zero_grad(set_to_none=True)
+            for r in range(micro):
+                chunk = slice_batch(batch, r, micro) if micro > 1 else batch
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+                    loss, metrics, n = ddp(chunk)
+                (loss / micro).backward()
+                sums["n"] += n
+                sums["loss"] += float(loss.detach()) * n
+                for k, v in metrics.items():
+                    sums[k] += v * n
+            opt.step()
+            sched.step()
+            if info.main and cfg["progress"]:
+                acc = sums.get("acc", sums.get("ctp_acc", sums.get("pmsp_acc", 0.0)))
+                bar.set_postfix(loss=f"{sums['loss'] / sums['n']:.3f}",
+                                acc=f"{acc / sums['n']:.3f}",
+                                clips_s=f"{sums['n'] * info.world / (time.perf_counter() - t0):.1f}")
+        sums = all_reduce_sums(dict(sums), info)
+        n = sums.pop("n")
+        row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "clips": int(n),
+               **{k: v / n for k, v in sorted(sums.items())}}
+        wall = time.perf_counter() - t0
+        if info.main:
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            with open(out / "timing.jsonl", "a") as f:
+                f.write(json.dumps({"epoch": epoch + 1, "wall_s": round(wall, 3),
+                                    "clips_per_s": round(n / wall, 2)}) + "\n")
+            save_checkpoint(ckpt, cfg=cfg, epoch=epoch + 1, model=model, optimizer=opt,
+                            scheduler=sched)
+        barrier(info)
+    result = {"params": cfg, "params_hash": params_hash(cfg), "train": row,
+              "environment": environment()}
+    if info.main:
+        torch.save({"model": model.state_dict(), "params": json.dumps(cfg, sort_keys=True),
+                    "params_hash": params_hash(cfg), "epoch": int(o["epochs"])},
+                   out / ".model.pt.part")
+        os.replace(out / ".model.pt.part", out / "model.pt")
+        if mode == "finetune":
+            test = _subset(load_index(d["root"], d["dataset"], subset=d["test_subset"],
+                                      split=d["split"]), None)
+            tds = CompressedClipDataset(test, train=False, num_gops=T,
+                                        pframe_stride=d["pframe_stride"], crop_size=d["crop"],
+                                        resize_short=d["resize_short"], test_clips=d["test_clips"],
+                                        pmsp=False)
+            result["test"] = evaluate_classification(
+                model.net, tds, batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
+                device=info.device, bootstrap=int(cfg["eval"]["bootstrap"]),
+                seed=int(cfg["seed"]), num_classes=num_classes)
+            result["classes"] = list(records.classes)
+        _write_atomic(out / "metrics.json", json.dumps(result, indent=1, sort_keys=True) + "\n")
+    barrier(info)
+    return result
+
+
+def pretrain(cfg: dict) -> dict:
+    """Self-supervised (or, with ``tasks: [supervised]``, supervised) pretraining."""
+    return _run(cfg, "pretrain")
+
+
+def finetune(cfg: dict) -> dict:
+    """Supervised training of the classifier: from scratch, or from a pretraining checkpoint
+    (``init: {checkpoint: .../model.pt}``; its heads are dropped); then the three-crop test."""
+    return _run(cfg, "finetune")

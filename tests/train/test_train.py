@@ -1,0 +1,134 @@
+"""Training: end to end, exact resume after SIGKILL, refused mismatched checkpoints, worker-count
+invariance, and torchrun/DDP (gloo, 2 processes) against the one-process reference."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from imrnet.train import CheckpointMismatch, finetune, pretrain
+from imrnet.train.loop import lr_factor, slice_batch
+
+
+def _cfg(root, out, **over):
+    cfg = {"out": str(out), "progress": False, "seed": 3,
+           "data": {"root": str(root), "dataset": "synthetic-ucf", "crop": 64, "max_videos": 8},
+           "model": {"i_width": 8}, "tasks": ["pmsp", "ctp"],
+           "optim": {"epochs": 2, "warmup_epochs": 1, "batch_size": 4, "lr": 0.01},
+           "eval": {"bootstrap": 100, "batch_size": 4}}
+    for k, v in over.items():
+        if isinstance(v, dict):
+            cfg.setdefault(k, {}).update(v)
+        else:
+            cfg[k] = v
+    return cfg
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
+
+
+def test_lr_schedule_and_batch_slicing():
+    f = [lr_factor(s, total=10, warmup=2) for s in range(10)]
+    assert f[:2] == [0.5, 1.0] and f[2] == 1.0 and f[-1] < 0.05 and f == sorted(f[:2]) + sorted(f[2:], reverse=True)
+    b = {"x": torch.arange(6), "d": {"k": torch.arange(6) * 10}, "ids": list("abcdef"), "n": 3}
+    s = slice_batch(b, 1, 2)
+    assert s["x"].tolist() == [1, 3, 5] and s["d"]["k"].tolist() == [10, 30, 50]
+    assert s["ids"] == ["b", "d", "f"] and s["n"] == 3
+
+
+def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
+    res = pretrain(_cfg(tiny_data, tmp_path / "pre"))
+    lines = (tmp_path / "pre" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and {"pmsp_loss", "ctp_loss", "pmsp_acc_s4_t5"} <= set(json.loads(lines[0]))
+    assert res["train"]["epoch"] == 2 and (tmp_path / "pre" / "model.pt").is_file()
+    ft = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[],
+                       init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
+    t = ft["test"]
+    assert t["n"] == 12 and len(t["confusion"]) == 12 and 0 <= t["top1_ci95"][0] <= t["top1"] <= t["top1_ci95"][1]
+    saved = json.loads((tmp_path / "ft" / "metrics.json").read_text())
+    assert saved["test"]["top1"] == t["top1"] and saved["classes"][0] == "move_right"
+    # heads dropped, backbone loaded: the finetuned run started from the pretrained conv1
+    w0 = _weights(tmp_path / "pre" / "model.pt")["net.i_path.stem.0.weight"]
+    scratch = finetune(_cfg(tiny_data, tmp_path / "scratch", tasks=[], optim={"epochs": 1}))
+    assert scratch["test"]["n"] == 12 and w0.shape[0] == 8
+    with pytest.raises(ValueError, match="backbone does not match"):
+        finetune(_cfg(tiny_data, tmp_path / "bad", tasks=[], model={"i_width": 16},
+                      init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
+
+
+def test_changed_params_refuse_the_checkpoint(tiny_data, tmp_path):
+    pretrain(_cfg(tiny_data, tmp_path / "r", optim={"epochs": 1}, tasks=["ctp"]))
+    with pytest.raises(CheckpointMismatch, match=r"optim\.lr: 0\.01 -> 0\.02"):
+        pretrain(_cfg(tiny_data, tmp_path / "r", optim={"epochs": 1, "lr": 0.02}, tasks=["ctp"]))
+
+
+def test_same_metrics_with_0_and_2_workers(tiny_data, tmp_path):
+    a = finetune(_cfg(tiny_data, tmp_path / "w0", tasks=[], optim={"epochs": 1}))
+    b = finetune(_cfg(tiny_data, tmp_path / "w2", tasks=[], optim={"epochs": 1},
+                      data={"workers": 2}))
+    assert (tmp_path / "w0" / "metrics.jsonl").read_bytes() == (tmp_path / "w2" / "metrics.jsonl").read_bytes()
+    assert a["test"] == b["test"]
+    wa, wb = _weights(tmp_path / "w0" / "model.pt"), _weights(tmp_path / "w2" / "model.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    pretrain(_cfg(tiny_data, tmp_path / "p0", optim={"epochs": 1}))
+    pretrain(_cfg(tiny_data, tmp_path / "p2", optim={"epochs": 1}, data={"workers": 2}))
+    assert (tmp_path / "p0" / "metrics.jsonl").read_bytes() == (tmp_path / "p2" / "metrics.jsonl").read_bytes()
+
+
+def _run_cli(cfg: dict, path: Path, *launcher) -> subprocess.Popen:
+    path.write_text(yaml.safe_dump(cfg))
+    return subprocess.Popen([sys.executable, *launcher, "-m", "imrnet.train", "pretrain",
+                             "--config", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tiny_data, tmp_path):
+    kw = dict(optim={"epochs": 4, "batch_size": 2}, data={"max_videos": 12})
+    clean = _run_cli(_cfg(tiny_data, tmp_path / "clean", **kw), tmp_path / "c.yaml")
+    assert clean.wait(timeout=300) == 0, clean.stderr.read().decode()[-2000:]
+    cfg = _cfg(tiny_data, tmp_path / "killed", **kw)
+    proc = _run_cli(cfg, tmp_path / "k.yaml")
+    ckpt = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.time() + 300
+    while time.time() < deadline and not ckpt.exists():
+        time.sleep(0.02)
+    time.sleep(0.6)  # into epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = torch.load(ckpt, weights_only=True)["epoch"]
+    assert 1 <= done < 4, done  # really killed before the end
+    again = _run_cli(cfg, tmp_path / "k.yaml")
+    assert again.wait(timeout=300) == 0, again.stderr.read().decode()[-2000:]
+    assert ((tmp_path / "killed" / "metrics.jsonl").read_bytes()
+            == (tmp_path / "clean" / "metrics.jsonl").read_bytes())
+    wa, wb = _weights(tmp_path / "clean" / "model.pt"), _weights(tmp_path / "killed" / "model.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_ddp_two_processes_match_the_micro_batched_reference(tiny_data, tmp_path):
+    kw = dict(optim={"epochs": 2, "batch_size": 4}, data={"max_videos": 8})
+    ref = _run_cli(_cfg(tiny_data, tmp_path / "ref", micro_batches=2, **kw), tmp_path / "r.yaml")
+    assert ref.wait(timeout=300) == 0, ref.stderr.read().decode()[-2000:]
+    ddp = _run_cli(_cfg(tiny_data, tmp_path / "ddp", **kw), tmp_path / "d.yaml",
+                   "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2")
+    assert ddp.wait(timeout=300) == 0, ddp.stderr.read().decode()[-3000:]
+    ra = [json.loads(x) for x in (tmp_path / "ref" / "metrics.jsonl").read_text().splitlines()]
+    rb = [json.loads(x) for x in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
+    assert len(ra) == len(rb) == 2
+    for x, y in zip(ra, rb):
+        assert x["clips"] == y["clips"] and abs(x["loss"] - y["loss"]) < 1e-5 * max(1, abs(x["loss"]))
+    wa, wb = _weights(tmp_path / "ref" / "model.pt"), _weights(tmp_path / "ddp" / "model.pt")
+    for k in wa:
+        if "running_" in k or "num_batches_tracked" in k:
+            continue  # DDP broadcasts rank 0's BatchNorm statistics
+        torch.testing.assert_close(wa[k], wb[k], rtol=1e-5, atol=1e-5, msg=k)
