@@ -6,8 +6,9 @@ I-frame one deep (ResNet-152 in the paper; a parameter here so a small profile c
 ResNet-18 on motion vectors and on residuals, each preceded by a BatchNorm on its input
 (``data_bn``); TSN-style segments (every segment through the same network, class scores averaged
 over segments); late fusion of the three streams' scores with weights 2 / 1 / 1 (its
-``combine``). CoViAR trains the three networks separately: ``stream_logits`` lets a training
-loop sum their losses, which, as they share nothing, is the same thing. There are no ImageNet
+``combine``), normalised by their sum. CoViAR trains the three networks separately: train on
+``stream_logits`` (the sum of the three streams' losses is, as they share nothing, the same
+thing); the fused ``logits`` are for testing. There are no ImageNet
 weights offline, so CoViAR here trains from scratch (its paper numbers are ImageNet-pretrained).
 Segments: the T I-frames, and per GOP ``p_per_gop`` evenly spaced P-frames of the clip (CoViAR
 samples one P-frame per segment).
@@ -54,7 +55,15 @@ class CoViAR(nn.Module):
         b, c, s, h, w = x.shape
         return x.transpose(1, 2).reshape(b * s, c, h, w), b, s
 
+    def _check(self, iframes, motion, residual):
+        t, tp = self.frames
+        for name, x, c, n in (("iframes", iframes, 3, t), ("motion", motion, 2, tp),
+                              ("residual", residual, 3, tp)):
+            if x.ndim != 5 or x.shape[1] != c or x.shape[2] != n:
+                raise ValueError(f"{name} must be [B, {c}, {n}, H, W], got {tuple(x.shape)}")
+
     def forward(self, iframes, motion, residual) -> dict:
+        self._check(iframes, motion, residual)
         feats, logits = [], {}
         streams = (("I", self.i_net, None, iframes),
                    ("M", self.m_net, self.m_bn, motion.index_select(2, self.p_index)),

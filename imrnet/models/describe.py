@@ -51,7 +51,7 @@ def architecture_rows(*, depth=18, size=224, i_width=64, p_width_ratio=1 / 16, f
             shapes[name] = tuple(out.shape[1:])
         return f
 
-    for pname, path in (("I", net.i_path), ("M", net.m_path)):
+    for pname, path in (("I", net.i_path), ("M", net.m_path), ("R", net.r_path)):
         path.stem.register_forward_hook(hook(f"{pname}.conv1"))
         for k, st in enumerate(path.stages):
             st.register_forward_hook(hook(f"{pname}.res{k + 2}"))
@@ -67,6 +67,7 @@ def architecture_rows(*, depth=18, size=224, i_width=64, p_width_ratio=1 / 16, f
                  f" -> {fmt(shapes['I.conv1'])}",
                  f"{kp[0]}x{kp[1]}^2, {c['p_width']}, stride 1,2^2; pool 1x3^2 /2 (project)"
                  f" -> {fmt(shapes['M.conv1'])}"))
+    assert shapes["M.conv1"][1:] == shapes["R.conv1"][1:]
     i_inner, i_out = stage_widths(depth, c["i_width"])
     p_inner, p_out = stage_widths(depth, c["p_width"])
     i_at, p_at = [c["i_width"]] + i_out[:3], [c["p_width"]] + p_out[:3]
@@ -86,11 +87,16 @@ def architecture_rows(*, depth=18, size=224, i_width=64, p_width_ratio=1 / 16, f
         for k, point in enumerate(FUSION_POINTS):
             ci, cp = i_at[k], p_at[k]
             if lateral == "conv":
-                to_i = f"conv {kappa}x1^2 /({kappa},1,1), {cp}->{lateral_width(ci)} ch"
-                to_p = f"deconv {kappa}x1^2 x({kappa},1,1), {ci}->{lateral_width(cp)} ch"
+                to_i = f"conv {kappa}x1^2 /({kappa},1,1), {cp}->{lateral_width(ci)} ch (+bias, no BN)"
+                to_p = f"deconv {kappa}x1^2 x({kappa},1,1), {ci}->{lateral_width(cp)} ch (+bias, no BN)"
             else:
-                to_i = f"avg-pool {kappa}x1^2, channels {cp}->{lateral_width(ci)} (weight-free)"
-                to_p = f"repeat x{kappa}, channels {ci}->{lateral_width(cp)} (weight-free)"
+                def how(a, b):
+                    return ("same" if a == b else f"mean of groups of {a / b:g}" if a > b
+                            else "repeated")
+                to_i = (f"avg-pool {kappa}x1^2, channels {cp}->{lateral_width(ci)} "
+                        f"({how(cp, lateral_width(ci))}, weight-free)")
+                to_p = (f"repeat x{kappa}, channels {ci}->{lateral_width(cp)} "
+                        f"({how(ci, lateral_width(cp))}, weight-free)")
             gate = (f"; gate MLP {ci + cp}->{ci + cp}->{ci + cp}" if gated else "")
             lat.append((f"after {point}", f"M->I, R->I: {to_i}{gate}",
                         f"I->M, I->R: {to_p}" if both else "none (unidirectional)"))

@@ -29,6 +29,9 @@ Choices the paper's text leaves open (Table 4 is only partly legible) are in the
   1/64); the M and R inputs are the T*P P-frames flattened GOP-major (index g*P + p), which the
   kappa-strided lateral layers rely on.
 * A stage that receives lateral features starts with a projection shortcut (its input is wider).
+* Initialisation as torchvision's video ResNets: convolutions Kaiming-normal (fan_out), BatchNorm
+  weight 1 and bias 0, the classifier normal(0, 0.01) with zero bias (the gates' MLPs keep
+  PyTorch's default).
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ import torch
 from torch import nn
 
 from .lateral import PairLateral, lateral_width
-from .resnet3d import (BLOCK_TEMPORAL, CONV1_KERNEL, STAGE_DEPTHS, Stem3d, make_stage,
-                       stage_widths)
+from .resnet3d import (BLOCK_TEMPORAL, CONV1_KERNEL, STAGE_DEPTHS, Stem3d, init_weights,
+                       make_stage, stage_widths)
 
 __all__ = ["IMRNet", "build_imrnet", "CONNECTIONS", "LATERALS"]
 
@@ -121,6 +124,7 @@ class IMRNet(nn.Module):
         self.embedding_dim = sum(self.out_channels)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.embedding_dim, num_classes) if num_classes else None
+        init_weights(self)
 
     def _check(self, iframes, motion, residual):
         t, tp = self.config["frames"]
@@ -147,6 +151,14 @@ class IMRNet(nn.Module):
         if self.fc is not None:
             out["logits"] = self.fc(self.dropout(emb))
         return out
+
+    def check_pmsp_ready(self, h: int, w: int, cells: int = 4) -> None:
+        """Raise unless H x W inputs leave final maps of at least ``cells`` x ``cells`` (the
+        PMSP head's 4x4 grid)."""
+        fh, fw = self.final_map_size(h, w, self.config["res5_stride"])
+        if fh < cells or fw < cells:
+            raise ValueError(f"{h}x{w} inputs give {fh}x{fw} final maps; PMSP needs {cells}x"
+                             f"{cells}: use inputs of 112 px or more, or res5_stride=1")
 
     @staticmethod
     def final_map_size(h: int, w: int, res5_stride: int = 2) -> tuple[int, int]:

@@ -4,9 +4,10 @@ P pathway (M or R).
 Erratum (DESIGN.md): the text and Eq. 2 put the convolution on I -> P and the deconvolution on
 P -> I, which cannot match the shapes (the I pathway has kappa times fewer frames). Here P -> I
 is the time-strided convolution (T*P -> T frames) and I -> P the matching transposed
-convolution (T -> T*P frames), both (kappa x 1 x 1) kernels with (kappa, 1, 1) stride, each
-followed by BatchNorm and ReLU as SlowFast's fusion layers are. Outputs have C/8 channels of the
-receiving pathway (never below 1).
+convolution (T -> T*P frames), both (kappa x 1 x 1) kernels with (kappa, 1, 1) stride and a
+bias, exactly Eq. 2: no BatchNorm or ReLU after them (SlowFast's fusion layers have both; the
+paper's equation has neither, and leaving them out keeps the "No conv" ablation a change of the
+(de)conv alone). Outputs have C/8 channels of the receiving pathway (never below 1).
 
 Multimodal gated attention: z = [maxpool(x_I); maxpool(x_P)] (global max over T, H, W),
 h = LeakyReLU(W2 LeakyReLU(W1 z + b1) + b2) with W1, W2 of C_Z x C_Z, and sigmoid heads
@@ -83,13 +84,9 @@ class PairLateral(nn.Module):
         self.c_to_i, self.c_to_p = lateral_width(c_i), lateral_width(c_p)
         self.to_p = bidirectional
         if lateral == "conv":
-            self.p2i = nn.Sequential(
-                nn.Conv3d(c_p, self.c_to_i, (kappa, 1, 1), stride=(kappa, 1, 1), bias=False),
-                nn.BatchNorm3d(self.c_to_i), nn.ReLU(inplace=True))
-            self.i2p = nn.Sequential(
-                nn.ConvTranspose3d(c_i, self.c_to_p, (kappa, 1, 1), stride=(kappa, 1, 1),
-                                   bias=False),
-                nn.BatchNorm3d(self.c_to_p), nn.ReLU(inplace=True)) if bidirectional else None
+            self.p2i = nn.Conv3d(c_p, self.c_to_i, (kappa, 1, 1), stride=(kappa, 1, 1))
+            self.i2p = (nn.ConvTranspose3d(c_i, self.c_to_p, (kappa, 1, 1), stride=(kappa, 1, 1))
+                        if bidirectional else None)
         self.gate = MultimodalGate(c_i, c_p, to_i=True, to_p=bidirectional) if gated else None
 
     def forward(self, x_i, x_p):

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["STAGE_DEPTHS", "BLOCK_TEMPORAL", "CONV1_KERNEL", "BasicBlock3d", "Bottleneck3d",
+__all__ = ["init_weights", "STAGE_DEPTHS", "BLOCK_TEMPORAL", "CONV1_KERNEL", "BasicBlock3d", "Bottleneck3d",
            "Stem3d", "make_stage", "stage_widths", "ResNet3d", "build_resnet3d"]
 
 # blocks per stage res2..res5 (He et al.; Table 4)
@@ -36,6 +36,24 @@ CONV1_KERNEL = {
     "P": (5, 7, 7),    # SlowFast's fast pathway: "temporal kernel from the start"
     "RGB": (3, 7, 7),  # R3D
 }
+
+
+def init_weights(module: nn.Module) -> None:
+    """torchvision's video-ResNet initialisation: convs Kaiming-normal (fan_out, ReLU), BatchNorm
+    weight 1 / bias 0, the classifier (``fc``) normal(0, 0.01) with zero bias; other linear
+    layers (the gates' MLPs) keep PyTorch's default, so the gates start input-dependent."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm3d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    fc = getattr(module, "fc", None)
+    if isinstance(fc, nn.Linear):
+        nn.init.normal_(fc.weight, 0, 0.01)
+        nn.init.zeros_(fc.bias)
 
 
 def _conv(cin, cout, t, k, stride=(1, 1, 1)):
@@ -149,6 +167,7 @@ class ResNet3d(nn.Module):
         self.out_channels = cin
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(cin, num_classes) if num_classes else None
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> dict:
         x = self.stem(x)

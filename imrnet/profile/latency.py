@@ -25,20 +25,22 @@ class LatencyReport:
 
 
 def measure_latency(model: torch.nn.Module, inputs, device: str | torch.device = "cpu", *,
-                    frames: int | None = None, warmup: int = 2, repeats: int = 7) -> LatencyReport:
+                    frames: int, warmup: int = 2, repeats: int = 7) -> LatencyReport:
     """Median forward time of ``model(*inputs)`` in eval mode without gradients.
 
     Args:
         inputs: a tensor or tuple of tensors (batch 1 for per-clip numbers).
-        frames: frames per clip for ``ms_per_frame`` (default: the largest temporal size among
-            the 5-D inputs).
+        frames: frames the model consumes per clip, for ``ms_per_frame`` (IMRNet: T + T*P).
+    The model goes back to its device and train/eval mode afterwards.
     """
     device = torch.device(device)
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     inputs = tuple(x.to(device) for x in inputs)
-    if frames is None:
-        frames = max((x.shape[2] for x in inputs if x.ndim == 5), default=1)
+    if int(frames) < 1:
+        raise ValueError(f"frames must be >= 1, got {frames!r}")
     was_training = model.training
+    first = next(model.parameters(), None)
+    home = first.device if first is not None else device
     model.to(device).eval()
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     times = []
@@ -53,6 +55,7 @@ def measure_latency(model: torch.nn.Module, inputs, device: str | torch.device =
                     times.append((time.perf_counter() - t0) * 1e3)
     finally:
         model.train(was_training)
+        model.to(home)
     med = statistics.median(times)
     return LatencyReport(ms_per_clip=med, ms_per_frame=med / frames, frames=int(frames),
                          repeats=repeats, device=str(device), threads=torch.get_num_threads(),

@@ -3,10 +3,14 @@
     python -m imrnet.profile.runtime --size 224 [--i-width 64] [--out reports/runtime]
     python -m imrnet.profile.runtime --size 64 --i-width 16 --res5-stride 1 --coviar-i-depth 18
 
-Every model sees one 2-s clip at batch 1 (eval mode, no gradients): IMRNet and CoViAR the
-compressed streams (5 I-frames + 25 P-frames), R3D-RGB 30 decoded RGB frames (every other frame
-of the 60), the flow stream 25 Farneback flow fields. "Per frame" divides by the 30 frames each
-model consumes (25 for the flow stream alone). Preprocessing per frame is measured on an encoded
+Every model sees one 2-s clip at batch 1 (eval mode, no gradients): IMRNet the compressed
+streams (5 I-frames + 25 P-frames = 30 frames), CoViAR its TSN segments (5 I-frames + the middle
+P-frame of each GOP = 10 frames), R3D-RGB 30 decoded RGB frames (every other frame of the 60),
+the flow stream 25 Farneback flow fields. "Per frame" divides by the frames each model consumes
+(the table's ``frames`` column). Latency protocol: every model is built first, then measured in
+``rounds`` alternating passes (each: warm-up runs, then repeats), and the median of all its
+timed runs is reported with the runs kept in the JSON; alternating spreads this shared
+machine's drifts over all models instead of charging them to whichever ran first. Preprocessing per frame is measured on an encoded
 built-in clip at the same size:
 
 * compressed: `read_compressed` (5 GOPs, every other P-frame) + `to_model_input`;
@@ -53,7 +57,7 @@ def model_specs(*, i_width=64, res5_stride=2, coviar_i_depth=152, depth50=True):
         ("IMRNet-R18 no conv", lambda: build_imrnet(lateral="resample", **kw), "compressed", 30),
         ("IMRNet-R18 no attention", lambda: build_imrnet(gated=False, **kw), "compressed", 30),
         (f"CoViAR (ResNet-{coviar_i_depth}/18/18)",
-         lambda: build_coviar(i_depth=coviar_i_depth, width=i_width), "compressed", 30),
+         lambda: build_coviar(i_depth=coviar_i_depth, width=i_width), "compressed", 10),
         ("R3D-18 RGB (decoded)", lambda: build_r3d_rgb(width=i_width, res5_stride=res5_stride),
          "rgb", 30),
         ("Flow stream R3D-18 (Farneback)", lambda: build_flow_stream(width=i_width,
@@ -125,35 +129,41 @@ def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
                         cv2.calcOpticalFlowFarneback(y, prev, None, 0.5, 3, 15, 3, 5, 1.2, 0)
                     prev = y
 
-        c_ms = _median_ms(compressed, repeats) / 30
+        c_ms = _median_ms(compressed, repeats) / 30  # reading cost per frame read
         return {"compressed": c_ms, "rgb": _median_ms(rgb, repeats) / 30,
                 "flow": _median_ms(flow, repeats) / 25,
                 "compressed+flow": c_ms + _median_ms(flow, repeats) / 30}
 
 
 def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
-                  coviar_i_depth: int = 152, depth50: bool = True, repeats: int = 5,
-                  warmup: int = 2) -> dict:
+                  coviar_i_depth: int = 152, depth50: bool = True, repeats: int = 3,
+                  warmup: int = 2, rounds: int = 3) -> dict:
     """Measure every model of `model_specs` at ``size``; returns a JSON-able dict."""
-    pre = preprocessing_ms_per_frame(size, repeats)
-    # warm the allocator and thread pool first, so the first model is not charged for it
-    measure_latency(build_imrnet(i_width=i_width, res5_stride=res5_stride),
-                    _inputs("compressed", size), "cpu", warmup=warmup, repeats=1)
-    rows = []
-    for name, build, kind, frames in model_specs(i_width=i_width, res5_stride=res5_stride,
-                                                 coviar_i_depth=coviar_i_depth, depth50=depth50):
+    pre = preprocessing_ms_per_frame(size, max(3, repeats))
+    specs = model_specs(i_width=i_width, res5_stride=res5_stride, coviar_i_depth=coviar_i_depth,
+                        depth50=depth50)
+    nets, rows = [], []
+    for name, build, kind, frames in specs:
         torch.manual_seed(0)
         net = build()
-        x = _inputs(kind, size)
-        flops = count_flops(net, x)
-        lat = measure_latency(net, x, "cpu", frames=frames, warmup=warmup, repeats=repeats)
+        flops = count_flops(net, _inputs(kind, size))
+        nets.append(net)
         rows.append({"model": name, "input": kind, "frames": frames,
                      "params_m": sum(p.numel() for p in net.parameters()) / 1e6,
                      "gflops": flops.total / 1e9, "unsupported_ops": flops.unsupported_ops,
-                     "cnn_ms_per_clip": lat.ms_per_clip, "cnn_ms_per_frame": lat.ms_per_frame,
-                     "pre_ms_per_frame": pre[kind],
-                     "total_ms_per_frame": lat.ms_per_frame + pre[kind]})
-    return {"size": size, "i_width": i_width, "res5_stride": res5_stride,
+                     "times_ms": []})
+    for _ in range(rounds):
+        for net, row in zip(nets, rows):
+            lat = measure_latency(net, _inputs(row["input"], size), "cpu", frames=row["frames"],
+                                  warmup=warmup, repeats=repeats)
+            row["times_ms"] += [round(t, 3) for t in lat.times_ms]
+    for row in rows:
+        clip = statistics.median(row["times_ms"])
+        row.update(cnn_ms_per_clip=clip, cnn_ms_per_frame=clip / row["frames"],
+                   pre_ms_per_frame=pre[row["input"]],
+                   total_ms_per_frame=clip / row["frames"] + pre[row["input"]])
+    return {"size": size, "i_width": i_width, "res5_stride": res5_stride, "rounds": rounds,
+            "repeats": repeats, "warmup": warmup,
             "coviar_i_depth": coviar_i_depth, "threads": torch.get_num_threads(),
             "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
             "preprocessing_ms_per_frame": pre, "rows": rows}
@@ -162,11 +172,11 @@ def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
 def format_markdown(t: dict) -> str:
     head = (f"Runtime at {t['size']}x{t['size']} (I 5 frames, P 25 frames), batch 1, CPU "
             f"({t['threads']} threads, torch {t['torch']}); I width {t['i_width']}.\n\n"
-            "| model | params (M) | GFLOPs (fvcore, 1 MAC = 1) | preprocessing ms/frame | "
-            "CNN ms/frame | total ms/frame |\n|---|---|---|---|---|---|")
+            "| model | frames | params (M) | GFLOPs (fvcore, 1 MAC = 1) | preprocessing ms/frame | "
+            "CNN ms/frame | total ms/frame |\n|---|---|---|---|---|---|---|")
     lines = [head]
     for r in t["rows"]:
-        lines.append(f"| {r['model']} | {r['params_m']:.2f} | {r['gflops']:.2f} | "
+        lines.append(f"| {r['model']} | {r['frames']} | {r['params_m']:.2f} | {r['gflops']:.2f} | "
                      f"{r['pre_ms_per_frame']:.2f} | {r['cnn_ms_per_frame']:.2f} | "
                      f"{r['total_ms_per_frame']:.2f} |")
     return "\n".join(lines) + "\n"
@@ -179,11 +189,13 @@ def main(argv=None) -> int:
     ap.add_argument("--res5-stride", type=int, default=2, choices=(1, 2))
     ap.add_argument("--coviar-i-depth", type=int, default=152)
     ap.add_argument("--no-r50", action="store_true")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", default="reports/runtime")
     a = ap.parse_args(argv)
     t = runtime_table(size=a.size, i_width=a.i_width, res5_stride=a.res5_stride,
-                      coviar_i_depth=a.coviar_i_depth, depth50=not a.no_r50, repeats=a.repeats)
+                      coviar_i_depth=a.coviar_i_depth, depth50=not a.no_r50, repeats=a.repeats,
+                      rounds=a.rounds)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"runtime_{a.size}"

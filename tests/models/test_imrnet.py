@@ -57,8 +57,8 @@ def test_lateral_widths_follow_the_paper():
     assert pm == [4 + 1, 4 + 1, 8 + 1, 16 + 2]  # C/8, never below 1
     assert all(s[0].shortcut is not None for s in net.i_path.stages)  # projection where widened
     f = net.fusions[0].m
-    assert f.p2i[0].kernel_size == (5, 1, 1) and f.p2i[0].stride == (5, 1, 1)
-    assert isinstance(f.i2p[0], torch.nn.ConvTranspose3d) and f.i2p[0].stride == (5, 1, 1)
+    assert f.p2i.kernel_size == (5, 1, 1) and f.p2i.stride == (5, 1, 1)
+    assert isinstance(f.i2p, torch.nn.ConvTranspose3d) and f.i2p.stride == (5, 1, 1)
     assert f.gate.head_i.out_features == 8 and f.gate.head_p.out_features == 1
     net50 = build_imrnet(depth=50)
     assert [s[0].conv_a.in_channels for s in net50.i_path.stages] == [80, 256 + 64, 512 + 128, 1024 + 256]
@@ -87,7 +87,7 @@ def test_information_flow_of_each_connection(depth):
     (a, b) = _perturbed(_small(depth, connection="unidirectional"), M)
     assert changed(a[I], b[I]) and not changed(a[R], b[R])
     (a, b) = _perturbed(_small(depth, connection="unidirectional"), I)
-    assert not changed(a[M], b[M]) and not changed(a[R], b[R])
+    assert changed(a[I], b[I]) and not changed(a[M], b[M]) and not changed(a[R], b[R])
     # bidirectional: both ways (M reaches R through I)
     (a, b) = _perturbed(_small(depth, connection="bidirectional"), I)
     assert changed(a[M], b[M]) and changed(a[R], b[R])
@@ -95,8 +95,11 @@ def test_information_flow_of_each_connection(depth):
     assert changed(a[I], b[I]) and changed(a[R], b[R])
 
 
-def test_gates_depend_on_the_input():
-    net = _small(18).eval()
+@pytest.mark.parametrize("kw", [{}, {"lateral": "resample"}, {"connection": "unidirectional"},
+                                {"depth": 50}], ids=["conv", "resample", "uni", "r50"])
+def test_gates_depend_on_the_input(kw):
+    net = _small(**kw).eval()
+    both = kw.get("connection", "bidirectional") == "bidirectional"
     seen = []
     hooks = [m.register_forward_hook(lambda _m, _i, o: seen.append(o))
              for m in net.modules() if isinstance(m, MultimodalGate)]
@@ -109,7 +112,10 @@ def test_gates_depend_on_the_input():
     assert n == 8  # 4 fusion points x (M, R)
     for (ai, ap), (bi, bp) in zip(seen[:n], seen[n:]):
         assert ((ai > 0) & (ai < 1)).all() and not torch.allclose(ai, bi)
-        assert not torch.allclose(ap, bp)
+        if both:
+            assert not torch.allclose(ap, bp)
+        else:
+            assert ap is None and bp is None
 
 
 def test_resample_matches_channels_without_weights():
@@ -122,6 +128,53 @@ def test_resample_matches_channels_without_weights():
     assert not [n for n, _ in net.named_parameters() if n.startswith("fusions")]
 
 
+def test_other_sizes_and_frames():
+    net = _small(18, frames=(4, 8))
+    out = net(*_inputs(b=2, t=4, tp=8, size=64))
+    assert out["maps"][0].shape == (2, 64, 4, 2, 2) and out["maps"][1].shape == (2, 16, 8, 2, 2)
+    out = _small(50)(*_inputs(b=2, size=37))
+    assert out["maps"][0].shape[-2:] == out["maps"][1].shape[-2:] == (2, 2)
+
+
+def test_lateral_layers_respect_gop_boundaries():
+    """P frames g*P .. g*P+P-1 feed only I frame g (kappa-strided conv); I frame g feeds only
+    P frames g*P .. (the transposed conv)."""
+    from imrnet.models.lateral import PairLateral
+
+    torch.manual_seed(0)
+    lat = PairLateral(16, 8, kappa=5, bidirectional=True, lateral="conv", gated=False).eval()
+    xi, xp = torch.randn(1, 16, 5, 4, 4), torch.randn(1, 8, 25, 4, 4)
+    with torch.no_grad():
+        v_pi, v_ip = lat(xi, xp)
+        xp2 = xp.clone()
+        xp2[:, :, 10:15] += 1.0  # GOP 2's P frames
+        w_pi, _ = lat(xi, xp2)
+        xi2 = xi.clone()
+        xi2[:, :, 3] += 1.0  # I frame 3
+        _, w_ip = lat(xi2, xp)
+    moved = (v_pi - w_pi).abs().sum((0, 1, 3, 4)) > 0
+    assert moved.tolist() == [False, False, True, False, False]
+    moved = (v_ip - w_ip).abs().sum((0, 1, 3, 4)) > 0
+    assert moved.nonzero().flatten().tolist() == list(range(15, 20))
+
+
+def test_kernels_built_match_the_tables():
+    from imrnet.models.resnet3d import BLOCK_TEMPORAL, CONV1_KERNEL
+
+    for depth in (18, 50):
+        net = build_imrnet(depth=depth, i_width=8)
+        for path, kind in ((net.i_path, "I"), (net.m_path, "P"), (net.r_path, "P")):
+            assert path.stem[0].kernel_size == CONV1_KERNEL[kind]
+            for k, stage in enumerate(path.stages):
+                want = BLOCK_TEMPORAL[(depth, kind)][k]
+                for block in stage:
+                    if depth == 18:
+                        assert (block.conv_a.kernel_size[0], block.conv_b.kernel_size[0]) == want
+                    else:
+                        assert block.conv_a.kernel_size == (want, 1, 1)
+                        assert block.conv_b.kernel_size == (1, 3, 3)
+
+
 def test_final_map_size_and_pmsp_ready_small_profile():
     assert IMRNet.final_map_size(112, 112) == (4, 4) and IMRNet.final_map_size(64, 64) == (2, 2)
     assert IMRNet.final_map_size(64, 64, res5_stride=1) == (4, 4)
@@ -129,6 +182,10 @@ def test_final_map_size_and_pmsp_ready_small_profile():
     with torch.no_grad():
         maps = net(*_inputs(b=1, size=64))["maps"]
     assert all(m.shape[-2:] == (4, 4) for m in maps)
+    net.check_pmsp_ready(64, 64)
+    build_imrnet(i_width=8).check_pmsp_ready(112, 112)
+    with pytest.raises(ValueError, match="res5_stride=1"):
+        build_imrnet(i_width=8).check_pmsp_ready(64, 64)
 
 
 def test_bad_arguments_and_inputs():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from imrnet.models import build_coviar, build_imrnet, build_imrnet_flow, build_r3d_rgb
@@ -37,12 +38,19 @@ def test_every_op_is_handled_in_every_model():
 def test_paper_configurations_pinned():
     """fvcore flops (1 multiply-add = 1) and parameters at the paper's input (I 5x224^2,
     P 25x224^2), batch 1. A change here is a change of the architecture."""
-    r18 = build_imrnet(depth=18)
-    assert _params(r18) == 21_827_682
-    assert count_flops(r18, _paper_inputs()).total == 15_635_056_874
-    r50 = build_imrnet(depth=50)
-    assert _params(r50) == 39_942_734
-    assert count_flops(r50, _paper_inputs()).total == 31_019_240_774
+    pinned = {  # name: (builder kwargs, parameters, flops)
+        "IMRNet-R18": ({}, 21_827_544, 15_631_869_914),
+        "IMRNet-R50": ({"depth": 50}, 39_942_240, 31_011_102_854),
+        "no connection": ({"connection": "none"}, 20_190_868, 14_777_412_160),
+        "unidirectional": ({"connection": "unidirectional"}, 21_813_012, 15_562_503_872),
+        "no conv": ({"lateral": "resample"}, 21_812_686, 15_611_015_642),
+        "no attention": ({"gated": False}, 21_392_750, 15_623_128_640),
+    }
+    for name, (kw, params, flops) in pinned.items():
+        net = build_imrnet(**kw)
+        assert (_params(net), count_flops(net, _paper_inputs()).total) == (params, flops), name
+    coviar = build_coviar(num_classes=101)  # ResNet-152 / 18 / 18
+    assert (_params(coviar), count_flops(coviar, _paper_inputs()).total) == (80_804_281, 76_005_539_505)
 
 
 def test_latency_report():
@@ -50,18 +58,25 @@ def test_latency_report():
     rep = measure_latency(net, _paper_inputs(32), "cpu", frames=30, warmup=1, repeats=3)
     assert rep.ms_per_clip > 0 and rep.ms_per_frame * 30 == rep.ms_per_clip
     assert len(rep.times_ms) == 3 and rep.device == "cpu" and net.training
+    with pytest.raises(ValueError, match="frames"):
+        measure_latency(net, _paper_inputs(32), "cpu", frames=0)
 
 
 def test_runtime_table_small(tmp_path):
     from imrnet.profile.runtime import format_markdown, main, runtime_table
 
     t = runtime_table(size=32, i_width=8, res5_stride=1, coviar_i_depth=18, depth50=False,
-                      repeats=1, warmup=0)
+                      repeats=1, warmup=0, rounds=2)
     names = [r["model"] for r in t["rows"]]
     assert names[0] == "IMRNet-R18" and "CoViAR (ResNet-18/18/18)" in names and len(names) == 9
     for r in t["rows"]:
         assert r["unsupported_ops"] == {} and r["gflops"] > 0 and r["pre_ms_per_frame"] > 0
         assert abs(r["total_ms_per_frame"] - r["cnn_ms_per_frame"] - r["pre_ms_per_frame"]) < 1e-9
+        assert len(r["times_ms"]) == 2  # one timed run per round
+    rows = {r["model"]: r for r in t["rows"]}
+    assert rows["IMRNet-R18 no connection"]["params_m"] < rows["IMRNet-R18"]["params_m"]
+    assert rows["IMRNet-R18 + flow"]["gflops"] > rows["IMRNet-R18"]["gflops"]
+    assert rows["CoViAR (ResNet-18/18/18)"]["frames"] == 10
     assert set(t["preprocessing_ms_per_frame"]) == {"compressed", "rgb", "flow", "compressed+flow"}
     md = format_markdown(t)
     assert "GFLOPs (fvcore, 1 MAC = 1)" in md and md.count("\n| ") == 10
