@@ -17,7 +17,7 @@ import torch
 from imrnet.models import build_imrnet
 
 CONFIGS = [  # (i_width, crop, res5_stride): the built-in profile's candidates
-    (16, 64, 1), (16, 112, 2), (32, 64, 1)]
+    (16, 64, 1), (16, 112, 2), (32, 64, 1), (64, 112, 2)]
 
 
 def _rate(net, size, *, channels_last=False, bf16=False, batch=8, steps=4):

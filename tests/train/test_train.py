@@ -132,3 +132,16 @@ def test_ddp_two_processes_match_the_micro_batched_reference(tiny_data, tmp_path
         if "running_" in k or "num_batches_tracked" in k:
             continue  # DDP broadcasts rank 0's BatchNorm statistics
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-5, atol=1e-5, msg=k)
+
+
+def test_retrieval_cli(tiny_data, tmp_path):
+    from imrnet.evaluate.__main__ import main
+
+    pretrain(_cfg(tiny_data, tmp_path / "pre", optim={"epochs": 1}, tasks=["ctp"]))
+    assert main(["retrieval", "--model", str(tmp_path / "pre" / "model.pt"), "--root", str(tiny_data),
+                 "--dataset", "synthetic-ucf", "--out", str(tmp_path / "ret")]) == 0
+    res = json.loads((tmp_path / "ret" / "retrieval.json").read_text())
+    assert res["queries"] == 12 and res["gallery"] == 12 and res["R@1"] <= res["R@5"] <= res["R@20"] == 1.0
+    assert (tmp_path / "ret" / "retrieval.png").stat().st_size > 1000
+    assert main(["retrieval", "--model", str(tmp_path / "nope.pt"), "--root", str(tiny_data),
+                 "--dataset", "synthetic-ucf"]) == 1
