@@ -147,7 +147,12 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                     other = self.records[j]
                     prng = sample_rng(self.seed, self.epoch, j)
                     pw = max(1, self._num_gops(other.path) - self.num_gops + 1)
-                    return self._train_clip(other, prng, pw)[0]
+                    pc, pshort, _, _ = self._train_clip(other, prng, pw)
+                    # normalised below with this sample's short side: rescale so the partner's
+                    # motion reads as its own normalisation would give it
+                    k = np.float32(short / pshort)
+                    return {key: (v * k if key in ("motion", "flow") else v)
+                            for key, v in pc.items()}
                 c, targets = self.pretext(c, rng, index, len(self.records), partner)
             c, pmsp = self._labels(c)
             x = self._model_input(c, short)

@@ -34,15 +34,21 @@ def retrieval(model_path: str, root: str, dataset: str, *, out: str | None = Non
     d = cfg["data"]
     crop = crop or d["crop"]
     T = int(d["num_gops"])
-    n_p = 11 // int(d["pframe_stride"])
+    from ..train.loop import _gop_size
+    n_p = (_gop_size(root, dataset) - 1) // int(d["pframe_stride"])
     net = build_imrnet(**cfg["model"], frames=(T, T * n_p))
-    net.load_state_dict(backbone_state(state["model"]), strict=False)
+    missing, unexpected = net.load_state_dict(backbone_state(state["model"]), strict=False)
+    if unexpected or any(not k.startswith("fc.") for k in missing):
+        raise ValueError(f"{model_path}: not an IMRNet backbone of these params "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     embs = {}
     recs = {}
     for subset in ("train", "test"):
         recs[subset] = load_index(root, dataset, subset=subset, split=split)
         ds = CompressedClipDataset(recs[subset], train=False, num_gops=T,
-                                   pframe_stride=d["pframe_stride"], crop_size=crop, pmsp=False)
+                                   pframe_stride=d["pframe_stride"], crop_size=crop, pmsp=False,
+                                   resize_short=d.get("resize_short"),
+                                   test_clips=int(d.get("test_clips", 1)))
         embs[subset] = predict_views(net, ds, batch_size=batch_size, workers=workers,
                                      embeddings=True)
     q, g = embs["test"], embs["train"]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .pmsp import PMSP_GRIDS, PMSP_SCALES, pmsp_levels
+from .pmsp import PMSP_GRIDS, PMSP_SCALES, cell_edges, pmsp_levels
 
 __all__ = ["MLPHead", "PMSPHead"]
 
@@ -22,12 +22,21 @@ class MLPHead(nn.Module):
         return self.net(embedding)
 
 
+def _cell_means(x: torch.Tensor, s: int) -> torch.Tensor:
+    """Mean of x [N, C, h, w] over the s x s cells the labels use (edges floor(linspace(0, size,
+    s+1)), non-overlapping, unlike adaptive pooling's) -> [N, C, s, s]."""
+    ey, ex = cell_edges(x.shape[2], s), cell_edges(x.shape[3], s)
+    rows = torch.stack([x[:, :, ey[r]:ey[r + 1]].mean(2) for r in range(s)], 2)   # [N, C, s, w]
+    return torch.stack([rows[..., ex[c]:ex[c + 1]].mean(3) for c in range(s)], 3)  # [N, C, s, s]
+
+
 class PMSPHead(nn.Module):
     """Predicts Algorithm 1's labels from the three pathways' final maps.
 
     The P pathways' maps are averaged within each GOP (T*P -> T frames) and concatenated with
     the I pathway's: [B, C_I+C_M+C_R, T, h, w]. For level (s, t), window q averages GOPs
-    q .. q+T-t and is pooled to s x s cells; a two-layer MLP per level (shared by its windows)
+    q .. q+T-t and is averaged over the same s x s cells as the labels (non-overlapping, edges
+    floor(linspace(0, size, s+1)) on the map); a two-layer MLP per level (shared by its windows)
     maps the flattened cells to s^2 logits.
 
     ``forward(maps) -> {(s, t): logits [B, t, s*s]}``; `loss` sums cross-entropy over levels and
@@ -60,7 +69,7 @@ class PMSPHead(nn.Module):
         for s, t in self.levels:
             L = T - t + 1
             win = torch.stack([x[:, :, q:q + L].mean(2) for q in range(t)], 1)  # [B, t, C, h, w]
-            cells = F.adaptive_avg_pool2d(win.flatten(0, 1), s).flatten(1)      # [B*t, C*s*s]
+            cells = _cell_means(win.flatten(0, 1), s).flatten(1)               # [B*t, C*s*s]
             out[(s, t)] = self.mlps[f"s{s}_t{t}"](cells).view(b, t, s * s)
         return out
 

@@ -32,7 +32,7 @@ from .baselines import reverse_clip, rotate_clip
 from .ctp import CTP_BINARY_KINDS, CTP_KINDS, RANDOM, ctp_transform, draw_ctp
 from .heads import MLPHead, PMSPHead
 
-__all__ = ["TASKS", "Pretext", "build_heads", "task_losses"]
+__all__ = ["TASKS", "Pretext", "build_heads", "task_losses", "check_weights"]
 
 TASKS = ("pmsp", "ctp", "ctp_binary", "rotation", "arrow_of_time", "supervised")
 
@@ -63,7 +63,10 @@ class Pretext:
     def __call__(self, clip: dict, rng: np.random.Generator, index: int, n: int,
                  partner: Callable[[int], dict]) -> tuple[dict, dict]:
         targets = {}
-        for task in self.tasks:
+        # CTP first: a RANDOM partner's P-streams then go through the same rotation / reversal
+        # as the rest of the clip (else they would give the answer away)
+        order = sorted(self.tasks, key=lambda t: t not in ("ctp", "ctp_binary"))
+        for task in order:
             if task == "rotation":
                 k = int(rng.integers(4))
                 clip, targets["rotation"] = rotate_clip(clip, k), k
@@ -72,14 +75,28 @@ class Pretext:
                 clip, targets["arrow_of_time"] = (reverse_clip(clip) if back else clip), back
             elif task in ("ctp", "ctp_binary"):
                 kind, order = draw_ctp(rng, self.num_gops, binary=task == "ctp_binary")
-                other = None
+                other, j = None, -1
                 if kind == RANDOM:
                     if n < 2:
                         raise ValueError("CTP RANDOM needs at least two videos")
                     j = int(rng.integers(n - 1))
-                    other = partner(j + (j >= index))
+                    j += j >= index
+                    other = partner(j)
                 clip, targets["ctp"] = ctp_transform(clip, kind, order, other), kind
+                targets["ctp_partner"] = j  # the RANDOM partner's index (-1: none); not a target
         return clip, targets
+
+
+def check_weights(tasks: Sequence[str], weights: dict | None) -> dict:
+    """Loss weights keyed by head name (``ctp_binary``'s head is ``ctp``); unknown keys are
+    errors."""
+    out = {}
+    for k, v in (weights or {}).items():
+        head = "ctp" if k == "ctp_binary" else k
+        if k not in tasks and not (head == "ctp" and ("ctp" in tasks or "ctp_binary" in tasks)):
+            raise ValueError(f"loss weight for {k!r}, which is not among the tasks {list(tasks)}")
+        out[head] = float(v)
+    return out
 
 
 def build_heads(tasks: Sequence[str], net: nn.Module, *, num_classes: int | None = None,

@@ -20,7 +20,9 @@ def _set(cfg: dict, item: str) -> None:
     node = cfg
     parts = key.split(".")
     for p in parts[:-1]:
-        node = node.setdefault(p, {})
+        if not isinstance(node.get(p), dict):
+            node[p] = {}
+        node = node[p]
     node[parts[-1]] = yaml.safe_load(value)
 
 

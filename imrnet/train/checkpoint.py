@@ -18,13 +18,16 @@ class CheckpointMismatch(ValueError):
 
 
 def save_checkpoint(path: str | os.PathLike, *, cfg: dict, epoch: int, model, optimizer,
-                    scheduler) -> None:
-    """Model (backbone + heads), optimizer, scheduler, completed epochs, torch RNG state and the
-    params (JSON) with their hash; tmp file + rename, so a kill never leaves half a file."""
+                    scheduler, world: int = 1) -> None:
+    """Model (backbone + heads), optimizer, scheduler, completed epochs, torch RNG states (CPU
+    and CUDA), the number of processes, and the params (JSON) with their hash; tmp file +
+    rename, so a kill never leaves half a file."""
     path = Path(path)
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "epoch": int(epoch),
-             "torch_rng": torch.get_rng_state(), "params": json.dumps(cfg, sort_keys=True),
+             "torch_rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+             "world": int(world), "params": json.dumps(cfg, sort_keys=True),
              "params_hash": params_hash(cfg)}
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
     torch.save(state, tmp)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "init_distributed", "global_batches", "all_reduce_sums", "barrier"]
+__all__ = ["DistInfo", "init_distributed", "global_batches", "all_reduce_sums", "barrier",
+           "broadcast_flag"]
 
 
 @dataclass
@@ -42,7 +44,9 @@ def init_distributed() -> DistInfo:
     else:
         dev, backend = torch.device("cpu"), "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend, rank=rank, world_size=world)
+        # long timeout: rank 0 alone evaluates the test set after finetuning while the others wait
+        dist.init_process_group(backend, rank=rank, world_size=world,
+                                timeout=timedelta(hours=3))
     return DistInfo(rank, world, local, dev)
 
 
@@ -61,6 +65,15 @@ def all_reduce_sums(values: dict, info: DistInfo) -> dict:
     t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
     return dict(zip(keys, t.tolist()))
+
+
+def broadcast_flag(flag: bool, info: DistInfo) -> bool:
+    """Rank 0's value of ``flag`` on every rank."""
+    if not info.active:
+        return flag
+    t = torch.tensor([int(flag)], device=info.device)
+    dist.broadcast(t, 0)
+    return bool(t.item())
 
 
 def barrier(info: DistInfo) -> None:

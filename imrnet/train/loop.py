@@ -35,9 +35,11 @@ from ..data.extract import load_index
 from ..evaluate.classify import evaluate_classification
 from ..models import build_imrnet
 from ..pretext.tasks import Pretext, build_heads, task_losses
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..pretext.tasks import check_weights
+from .checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
 from .config import make_config, params_hash
-from .distributed import all_reduce_sums, barrier, global_batches, init_distributed
+from .distributed import (all_reduce_sums, barrier, broadcast_flag, global_batches,
+                          init_distributed)
 
 __all__ = ["pretrain", "finetune", "Trainable", "lr_factor", "slice_batch", "backbone_state"]
 
@@ -83,6 +85,16 @@ def backbone_state(state: dict) -> dict:
     return {k[4:]: v for k, v in state.items() if k.startswith("net.") and not k.startswith("net.fc.")}
 
 
+def _gop_size(root, dataset) -> int:
+    """The GOP size the extract stage recorded (12 unless params said otherwise)."""
+    idx = Path(root) / dataset / "index.json"
+    try:
+        rows = json.loads(idx.read_text())
+        return int(rows[0]["gop_size"]) if rows else 12
+    except (OSError, ValueError, KeyError):
+        return 12  # load_index reports a missing or broken index with its own error
+
+
 def _subset(records, n):
     if not n or n >= len(records):
         return records
@@ -114,7 +126,8 @@ def _run(cfg: dict, mode: str) -> dict:
                       d["max_videos"])
     num_classes = len(records.classes)
     tasks = list(cfg["tasks"]) if mode == "pretrain" else []
-    n_p = (12 - 1) // int(d["pframe_stride"])
+    weights = check_weights(tasks, cfg["weights"]) if tasks else {}
+    n_p = (_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
@@ -133,7 +146,7 @@ def _run(cfg: dict, mode: str) -> dict:
         if unexpected or any(not k.startswith("fc.") for k in missing):
             raise ValueError(f"{cfg['init']['checkpoint']}: backbone does not match the model "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    model = Trainable(net, heads, mode, cfg["weights"]).to(info.device)
+    model = Trainable(net, heads, mode, weights).to(info.device)
     opt = torch.optim.SGD(model.parameters(), lr=float(o["lr"]), momentum=float(o["momentum"]),
                           weight_decay=float(o["weight_decay"]))
     B = int(o["batch_size"])
@@ -146,13 +159,22 @@ def _run(cfg: dict, mode: str) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total=total, warmup=warm))
     start = 0
     ckpt = out / "checkpoint.pt"
-    if cfg["resume"] and ckpt.is_file():
+    resume = broadcast_flag(bool(cfg["resume"]) and ckpt.is_file(), info)  # rank 0 decides
+    if resume and not ckpt.is_file():
+        raise ValueError(f"{ckpt}: rank 0 resumes from it but rank {info.rank} cannot see it; "
+                         "multi-node runs need a shared out folder")
+    if resume:
         state = load_checkpoint(ckpt, cfg)
+        if int(state.get("world", 1)) != info.world:
+            raise CheckpointMismatch(f"{ckpt}: written by {state.get('world', 1)} process(es), "
+                                     f"resumed by {info.world}: the BatchNorm batches would differ")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start = int(state["epoch"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(list(state["cuda_rng"]))
         if info.main:
             for log in ("metrics.jsonl", "timing.jsonl"):
                 _cut_log(out / log, start)
@@ -179,7 +201,9 @@ def _run(cfg: dict, mode: str) -> dict:
         bar = tqdm(loader, disable=not (cfg["progress"] and info.main), unit="batch",
                    desc=f"{mode} {epoch + 1}/{o['epochs']}")
         ddp.train()
+        lr_used = opt.param_groups[0]["lr"]
         for batch in bar:
+            lr_used = opt.param_groups[0]["lr"]
             opt.zero_grad(set_to_none=True)
             for r in range(micro):
                 chunk = slice_batch(batch, r, micro) if micro > 1 else batch
@@ -199,7 +223,7 @@ def _run(cfg: dict, mode: str) -> dict:
                                 clips_s=f"{sums['n'] * info.world / (time.perf_counter() - t0):.1f}")
         sums = all_reduce_sums(dict(sums), info)
         n = sums.pop("n")
-        row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "clips": int(n),
+        row = {"epoch": epoch + 1, "lr": lr_used, "clips": int(n),
                **{k: v / n for k, v in sorted(sums.items())}}
         wall = time.perf_counter() - t0
         if info.main:
@@ -209,7 +233,7 @@ def _run(cfg: dict, mode: str) -> dict:
                 f.write(json.dumps({"epoch": epoch + 1, "wall_s": round(wall, 3),
                                     "clips_per_s": round(n / wall, 2)}) + "\n")
             save_checkpoint(ckpt, cfg=cfg, epoch=epoch + 1, model=model, optimizer=opt,
-                            scheduler=sched)
+                            scheduler=sched, world=info.world)
         barrier(info)
     result = {"params": cfg, "params_hash": params_hash(cfg), "train": row,
               "environment": environment()}

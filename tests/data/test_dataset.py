@@ -136,3 +136,33 @@ def test_flip_can_be_turned_off_where_direction_is_the_class(records):
             moving = (dx - zero).abs() > 1e-3
             signs[flip].add(bool((dx[moving] - zero).mean() < 0))  # rightwards: dx < 0
     assert signs[False] == {True} and signs[True] == {True, False}
+
+
+def test_ctp_random_partner_is_the_other_samples_own_clip(records):
+    from imrnet.pretext import Pretext
+
+    recs = records * 2  # 6 samples
+    plain = CompressedClipDataset(recs, train=True, crop_size=48, num_gops=2, seed=4, pmsp=False)
+    ctp = CompressedClipDataset(recs, train=True, crop_size=48, num_gops=2, seed=4, pmsp=False,
+                                pretext=Pretext(["ctp_binary"], num_gops=2))
+    found = 0
+    for epoch in range(3):
+        plain.set_epoch(epoch)
+        ctp.set_epoch(epoch)
+        for i in range(len(recs)):
+            s = ctp[i]
+            assert torch.equal(s["iframes"], plain[i]["iframes"])  # the anchor's own I-frames
+            if s["ctp"] == 1:
+                j = int(s["ctp_partner"])
+                assert j != i
+                # the partner's P-streams, normalised as the partner's own sample would be
+                torch.testing.assert_close(s["motion"], plain[j]["motion"], atol=1e-5, rtol=0)
+                assert torch.equal(s["residual"], plain[j]["residual"])
+                found += 1
+            else:
+                assert torch.equal(s["motion"], plain[i]["motion"]) and s["ctp_partner"] == -1
+    assert found >= 3
+    # the draws depend only on (seed, epoch, index): a lone sample equals the same in a batch
+    ctp.set_epoch(1)
+    batch = collate_clips([ctp[k] for k in range(4)])
+    assert batch["ctp"].tolist() == [int(ctp[k]["ctp"]) for k in range(4)]

@@ -117,3 +117,12 @@ def test_keys_and_errors():
         pmsp_labels(np.zeros((3, 2, 16, 16, 2)), scales=(1, 3, 5))
     assert sorted(pmsp_labels(np.zeros((3, 2, 16, 16, 2)))) == [(2, 1), (2, 3), (3, 1), (3, 3),
                                                                  (4, 1), (4, 3)]
+
+
+def test_two_cell_tie_goes_to_the_lower_index():
+    # identical patches in the top-right and bottom-left 2x2 cells (cells 1 and 2): label 1
+    m = blob(boxes=[(g, 2, 6, 18, 24, -4, 0) for g in range(5)] +
+                   [(g, 14, 18, 4, 10, -4, 0) for g in range(5)], H=24, W=30)
+    assert pmsp_labels(m)[(2, 1)].tolist() == [1]
+    m2 = blob(boxes=[(g, 14, 18, 4, 10, -4, 0) for g in range(5)], H=24, W=30)
+    assert pmsp_labels(m2)[(2, 1)].tolist() == [2]

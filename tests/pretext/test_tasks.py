@@ -84,8 +84,11 @@ def test_pretext_targets_and_partner():
     for i in range(40):
         rng = np.random.default_rng(i)
         out, targets = p(_clip(h=8, w=8), rng, 3, 6, partner)
-        assert set(targets) == {"rotation", "ctp"}
+        assert set(targets) == {"rotation", "ctp", "ctp_partner"}
         seen.add(targets["ctp"])
+        if targets["ctp"] == 1:  # the partner's P-streams are rotated like the rest
+            want = rotate_clip(_clip(seed=targets["ctp_partner"] + 10), targets["rotation"])
+            assert np.array_equal(out["motion"], want["motion"])
     assert seen == {0, 1, 2, 3} and calls and 3 not in calls and max(calls) <= 5
     with pytest.raises(ValueError, match="unknown pretext"):
         Pretext(["jigsaw"])

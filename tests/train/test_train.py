@@ -145,3 +145,39 @@ def test_retrieval_cli(tiny_data, tmp_path):
     assert (tmp_path / "ret" / "retrieval.png").stat().st_size > 1000
     assert main(["retrieval", "--model", str(tmp_path / "nope.pt"), "--root", str(tiny_data),
                  "--dataset", "synthetic-ucf"]) == 1
+
+
+def test_finetune_starts_from_the_pretrained_backbone(tiny_data, tmp_path):
+    pretrain(_cfg(tiny_data, tmp_path / "pre", optim={"epochs": 1}, tasks=["rotation", "ctp_binary"],
+                  weights={"ctp_binary": 0.5}))
+    finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[], optim={"epochs": 1, "lr": 0.0},
+                  model={"dropout": 0.0}, init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
+    pre, ft = _weights(tmp_path / "pre" / "model.pt"), _weights(tmp_path / "ft" / "model.pt")
+    assert not [k for k in ft if k.startswith("heads.")]
+    for k, v in pre.items():  # lr 0: every backbone weight is the pretrained one
+        if k.startswith("net.") and "running_" not in k and "num_batches" not in k:
+            assert torch.equal(v, ft[k]), k
+    with pytest.raises(ValueError, match="not among the tasks"):
+        pretrain(_cfg(tiny_data, tmp_path / "w", tasks=["ctp"], weights={"rotation": 2.0}))
+
+
+def test_supervised_pretraining_then_finetune(tiny_data, tmp_path):
+    res = pretrain(_cfg(tiny_data, tmp_path / "sup", optim={"epochs": 1}, tasks=["supervised"]))
+    assert "supervised_loss" in res["train"]
+    ft = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[], optim={"epochs": 1},
+                       init={"checkpoint": str(tmp_path / "sup" / "model.pt")}))
+    assert ft["test"]["n"] == 12
+
+
+def test_resume_cuts_the_log_back(tiny_data, tmp_path):
+    cfg = _cfg(tiny_data, tmp_path / "c", tasks=["ctp"])
+    pretrain(cfg)
+    log = tmp_path / "c" / "metrics.jsonl"
+    first = log.read_text().splitlines()
+    state = torch.load(tmp_path / "c" / "checkpoint.pt", weights_only=True)
+    state["epoch"] = 1  # as if killed after epoch 1's checkpoint, with a later line written
+    torch.save(state, tmp_path / "c" / "checkpoint.pt")
+    log.write_text(log.read_text() + '{"epoch": 99}\n')
+    pretrain(cfg)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and lines[0] == first[0] and '"epoch": 99' not in log.read_text()
