@@ -211,12 +211,7 @@ def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if dst.is_symlink():
-        dst.unlink()
-    elif dst.exists():
-        shutil.rmtree(dst)  # a previous extraction of this archive (the stage's own output)
-    os.replace(tmp, dst)
-    return dst
+    return _install(tmp, dst)
 
 
 def _merge(src: Path, dst: Path) -> None:
@@ -256,10 +251,16 @@ def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False) 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return _install(tmp, dst)
+
+
+def _install(tmp: Path, dst: Path) -> Path:
+    """Move a complete extraction into place, replacing an earlier one (the stage's own
+    output; a symlink there is only unlinked)."""
     if dst.is_symlink():
         dst.unlink()
     elif dst.exists():
-        shutil.rmtree(dst)  # a previous extraction (the stage's own output)
+        shutil.rmtree(dst)
     os.replace(tmp, dst)
     return dst
 

@@ -24,6 +24,7 @@ DEFAULTS = {
     "weights": {},                 # task -> lambda (default 1): L_PMSP + lambda * L_CTP
     "optim": {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "epochs": 5,
               "warmup_epochs": 1, "batch_size": 8},
+    "streams": ["iframes", "motion", "residual"],  # inputs the network sees; others zeroed
     "micro_batches": 1,            # split each batch (interleaved) and average the gradients
     "init": None,                  # finetune: {"checkpoint": path} (heads dropped) or None
     "bf16_cuda": False,            # bf16 autocast on CUDA
@@ -61,6 +62,10 @@ def make_config(cfg: dict | None = None) -> dict:
         raise ValueError("micro_batches must divide optim.batch_size")
     if isinstance(c["tasks"], str):
         c["tasks"] = [c["tasks"]]
+    bad = [x for x in c["streams"] if x not in ("iframes", "motion", "residual")] or (
+        [] if c["streams"] else ["(none)"])
+    if bad:
+        raise ValueError(f"streams must be a non-empty subset of iframes, motion, residual; got {bad}")
     return c
 
 

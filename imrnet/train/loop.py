@@ -44,17 +44,36 @@ from .distributed import (all_reduce_sums, barrier, broadcast_flag, global_batch
 __all__ = ["pretrain", "finetune", "Trainable", "lr_factor", "slice_batch", "backbone_state"]
 
 
+class StreamMask(nn.Module):
+    """The network with some inputs replaced by zeros (the normalised value of "no signal"
+    differs per stream, but zeros carry no information either way): ablations such as
+    "I-frames only" (`streams: [iframes]`)."""
+
+    def __init__(self, net: nn.Module, streams):
+        super().__init__()
+        self.net, self.streams = net, tuple(streams)
+
+    def forward(self, iframes, motion, residual):
+        xs = [x if k in self.streams else torch.zeros_like(x)
+              for k, x in zip(("iframes", "motion", "residual"), (iframes, motion, residual))]
+        return self.net(*xs)
+
+
 class Trainable(nn.Module):
     """Backbone + heads; ``forward(batch) -> (loss, metrics, n)`` so DDP sees every parameter
     used (heads included)."""
 
-    def __init__(self, net: nn.Module, heads: nn.ModuleDict, mode: str, weights: dict):
+    def __init__(self, net: nn.Module, heads: nn.ModuleDict, mode: str, weights: dict,
+                 streams=("iframes", "motion", "residual")):
         super().__init__()
         self.net, self.heads, self.mode, self.weights = net, heads, mode, dict(weights)
+        self.streams = tuple(streams)
 
     def forward(self, batch: dict):
         dev = next(self.parameters()).device
-        out = self.net(batch["iframes"].to(dev), batch["motion"].to(dev), batch["residual"].to(dev))
+        xs = [batch[k].to(dev) if k in self.streams else torch.zeros_like(batch[k], device=dev)
+              for k in ("iframes", "motion", "residual")]
+        out = self.net(*xs)
         if self.mode == "finetune":
             y = batch["label"].to(dev)
             loss = F.cross_entropy(out["logits"], y)
@@ -146,7 +165,7 @@ def _run(cfg: dict, mode: str) -> dict:
         if unexpected or any(not k.startswith("fc.") for k in missing):
             raise ValueError(f"{cfg['init']['checkpoint']}: backbone does not match the model "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    model = Trainable(net, heads, mode, weights).to(info.device)
+    model = Trainable(net, heads, mode, weights, cfg["streams"]).to(info.device)
     opt = torch.optim.SGD(model.parameters(), lr=float(o["lr"]), momentum=float(o["momentum"]),
                           weight_decay=float(o["weight_decay"]))
     B = int(o["batch_size"])
@@ -250,7 +269,7 @@ def _run(cfg: dict, mode: str) -> dict:
                                         resize_short=d["resize_short"], test_clips=d["test_clips"],
                                         pmsp=False)
             result["test"] = evaluate_classification(
-                model.net, tds, batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
+                StreamMask(model.net, cfg["streams"]), tds, batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
                 device=info.device, bootstrap=int(cfg["eval"]["bootstrap"]),
                 seed=int(cfg["seed"]), num_classes=num_classes)
             result["classes"] = list(records.classes)

@@ -181,3 +181,19 @@ def test_resume_cuts_the_log_back(tiny_data, tmp_path):
     pretrain(cfg)
     lines = log.read_text().splitlines()
     assert len(lines) == 2 and lines[0] == first[0] and '"epoch": 99' not in log.read_text()
+
+
+def test_stream_mask_hides_the_other_streams():
+    from imrnet.models import build_imrnet
+    from imrnet.train.loop import StreamMask
+
+    torch.manual_seed(0)
+    net = StreamMask(build_imrnet(i_width=8, num_classes=3), ["iframes"]).eval()
+    i, m, r = torch.randn(1, 3, 5, 32, 32), torch.randn(1, 2, 25, 32, 32), torch.randn(1, 3, 25, 32, 32)
+    with torch.no_grad():
+        a, b = net(i, m, r)["logits"], net(i, m + 1, r - 1)["logits"]
+        c = net(i + 1, m, r)["logits"]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    from imrnet.train import make_config
+    with pytest.raises(ValueError, match="streams"):
+        make_config({"streams": ["flow"]})
