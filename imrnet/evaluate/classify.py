@@ -93,7 +93,11 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray, *, num_classe
 
 def evaluate_classification(model, dataset, *, batch_size=8, workers=0, device="cpu",
                             bootstrap=1000, seed=0, num_classes=None) -> dict:
-    """`predict_views` then `classification_metrics`."""
+    """`predict_views` then `classification_metrics`, plus ``videos``: [video_id, label,
+    predicted class] per test video (what a paired bootstrap between two models needs)."""
     p = predict_views(model, dataset, batch_size=batch_size, workers=workers, device=device)
-    return classification_metrics(p["scores"], p["labels"], num_classes=num_classes,
-                                  bootstrap=bootstrap, seed=seed)
+    m = classification_metrics(p["scores"], p["labels"], num_classes=num_classes,
+                               bootstrap=bootstrap, seed=seed)
+    m["videos"] = [[v, int(y), int(s.argmax())] for v, y, s in
+                   zip(p["video_ids"], p["labels"], p["scores"])]
+    return m

@@ -54,7 +54,8 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
     ft = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[],
                        init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
     t = ft["test"]
-    assert t["n"] == 12 and len(t["confusion"]) == 12 and 0 <= t["top1_ci95"][0] <= t["top1"] <= t["top1_ci95"][1]
+    assert t["n"] == 12 and len(t["confusion"]) == 12 and len(t["videos"]) == 12
+    assert sum(y == p for _, y, p in t["videos"]) / 12 == t["top1"] and 0 <= t["top1_ci95"][0] <= t["top1"] <= t["top1_ci95"][1]
     saved = json.loads((tmp_path / "ft" / "metrics.json").read_text())
     assert saved["test"]["top1"] == t["top1"] and saved["classes"][0] == "move_right"
     # heads dropped, backbone loaded: the finetuned run started from the pretrained conv1
