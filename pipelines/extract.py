@@ -46,7 +46,8 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m pipelines.extract", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--shard", default=None, help="i/N")
     ap.add_argument("--merge", type=int, default=None, help="join N shards' indexes")

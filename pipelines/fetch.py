@@ -59,7 +59,8 @@ def fetch_one(name: str, entry: dict, root: Path, progress: bool = True) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m pipelines.fetch", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)

@@ -76,7 +76,8 @@ def retrieval(model_path: str, root: str, dataset: str, *, out: str | None = Non
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m imrnet.evaluate", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m imrnet.evaluate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("retrieval")
     r.add_argument("--model", required=True)

@@ -25,17 +25,25 @@ class LatencyReport:
 
 
 def measure_latency(model: torch.nn.Module, inputs, device: str | torch.device = "cpu", *,
-                    frames: int, warmup: int = 2, repeats: int = 7) -> LatencyReport:
+                    frames: int | None = None, warmup: int = 2,
+                    repeats: int = 7) -> LatencyReport:
     """Median forward time of ``model(*inputs)`` in eval mode without gradients.
 
     Args:
         inputs: a tensor or tuple of tensors (batch 1 for per-clip numbers).
-        frames: frames the model consumes per clip, for ``ms_per_frame`` (IMRNet: T + T*P).
+        frames: frames the model consumes per clip, for ``ms_per_frame``. Default: the first
+            5-D input's frames plus the largest frame count among the others (IMRNet's
+            (iframes, motion, residual): T + T*P; one input: its frames).
     The model goes back to its device and train/eval mode afterwards.
     """
     device = torch.device(device)
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     inputs = tuple(x.to(device) for x in inputs)
+    if frames is None:
+        t5 = [x.shape[2] for x in inputs if x.ndim == 5]
+        if not t5:
+            raise ValueError("frames not given and no 5-D input to count them from")
+        frames = t5[0] + (max(t5[1:]) if len(t5) > 1 else 0)
     if int(frames) < 1:
         raise ValueError(f"frames must be >= 1, got {frames!r}")
     was_training = model.training

@@ -27,7 +27,8 @@ def _set(cfg: dict, item: str) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m imrnet.train", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m imrnet.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=("pretrain", "finetune"))
     ap.add_argument("--config", required=True, help="YAML file")
     ap.add_argument("--section", default=None, help="use this top-level key of the file")

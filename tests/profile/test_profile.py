@@ -60,6 +60,7 @@ def test_latency_report():
     assert len(rep.times_ms) == 3 and rep.device == "cpu" and net.training
     with pytest.raises(ValueError, match="frames"):
         measure_latency(net, _paper_inputs(32), "cpu", frames=0)
+    assert measure_latency(net, _paper_inputs(32), "cpu", warmup=0, repeats=1).frames == 30  # 5 + 25
 
 
 def test_runtime_table_small(tmp_path):
