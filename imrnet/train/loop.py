@@ -208,11 +208,14 @@ def _run(cfg: dict, mode: str) -> dict:
     use_bf16 = bool(cfg["bf16_cuda"]) and info.device.type == "cuda"
     from tqdm import tqdm
 
+    workers = int(d["workers"])
     row = {}
+    if start >= int(o["epochs"]) and (out / "metrics.jsonl").is_file():  # rerun of a finished run
+        lines = (out / "metrics.jsonl").read_text().splitlines()
+        row = json.loads(lines[-1]) if lines else {}
     for epoch in range(start, int(o["epochs"])):
         ds.set_epoch(epoch)
         mine = [b[info.rank::info.world] for b in global_batches(len(ds), B, int(cfg["seed"]), epoch)]
-        workers = int(d["workers"])
         loader = torch.utils.data.DataLoader(ds, batch_sampler=mine, num_workers=workers,
                                              collate_fn=collate_clips,
                                              multiprocessing_context="fork" if workers else None)
@@ -269,9 +272,10 @@ def _run(cfg: dict, mode: str) -> dict:
                                         resize_short=d["resize_short"], test_clips=d["test_clips"],
                                         pmsp=False)
             result["test"] = evaluate_classification(
-                StreamMask(model.net, cfg["streams"]), tds, batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
-                device=info.device, bootstrap=int(cfg["eval"]["bootstrap"]),
-                seed=int(cfg["seed"]), num_classes=num_classes)
+                StreamMask(model.net, cfg["streams"]), tds,
+                batch_size=int(cfg["eval"]["batch_size"]), workers=workers, device=info.device,
+                bootstrap=int(cfg["eval"]["bootstrap"]), seed=int(cfg["seed"]),
+                num_classes=num_classes)
             result["classes"] = list(records.classes)
         _write_atomic(out / "metrics.json", json.dumps(result, indent=1, sort_keys=True) + "\n")
     barrier(info)

@@ -58,6 +58,10 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
     assert sum(y == p for _, y, p in t["videos"]) / 12 == t["top1"] and 0 <= t["top1_ci95"][0] <= t["top1"] <= t["top1_ci95"][1]
     saved = json.loads((tmp_path / "ft" / "metrics.json").read_text())
     assert saved["test"]["top1"] == t["top1"] and saved["classes"][0] == "move_right"
+    # rerunning a finished run retrains nothing and reports the same
+    again = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[],
+                          init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
+    assert again["test"] == t and again["train"] == ft["train"]
     # heads dropped, backbone loaded: the finetuned run started from the pretrained conv1
     w0 = _weights(tmp_path / "pre" / "model.pt")["net.i_path.stem.0.weight"]
     scratch = finetune(_cfg(tiny_data, tmp_path / "scratch", tasks=[], optim={"epochs": 1}))
