@@ -80,37 +80,49 @@ def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool
     Returns ({src: VideoInfo dict} for the files encoded now, {src: reason} for failures); a
     bad file or a crashed worker is reported and the rest go on.
     """
-    from tqdm import tqdm
-
     todo = [(s, d) for s, d in jobs if not os.path.exists(d)]
     for _, d in todo:  # temp files of a killed earlier run (encode_mpeg4 writes .<stem>.part-<pid>)
         dp = Path(d)
         for stale in dp.parent.glob(f".{dp.stem}.part-*{dp.suffix}") if dp.parent.is_dir() else ():
             stale.unlink()
+    return run_jobs(_encode_one, [(s, d, kw) for s, d in todo], workers=workers,
+                    progress=progress, desc=desc,
+                    died="the worker process died while encoding this batch (rerun to retry "
+                         "the files not yet written)")
+
+
+def run_jobs(fn, jobs: list[tuple], *, workers: int = 1, progress: bool = True,
+             desc: str = "", died: str = "the worker process died",
+             fail_prefix: str = "FAILED") -> tuple[dict, dict]:
+    """Run ``fn(*job) -> (key, value, error)`` over ``jobs`` (in a process pool when
+    ``workers`` > 1) with a progress bar; returns ({key: value} for successes, {key: reason}
+    for failures). A failure, or a crashed worker (reported as ``died`` under the job's first
+    item), is written to stderr and the rest go on."""
+    from tqdm import tqdm
+
     done, failed = {}, {}
-    bar = tqdm(total=len(todo), disable=not progress, unit="video", desc=desc)
+    bar = tqdm(total=len(jobs), disable=not progress, unit="video", desc=desc)
 
     def tally(res):
-        src, info, err = res
+        key, value, err = res
         if err is None:
-            done[src] = info
+            done[key] = value
         else:
-            failed[src] = err
-            bar.write(f"FAILED {src}: {err}", file=sys.stderr)
+            failed[key] = err
+            bar.write(f"{fail_prefix} {key}: {err}", file=sys.stderr)
         bar.update(1)
 
     if workers <= 1:
-        for s, d in todo:
-            tally(_encode_one(s, d, kw))
+        for job in jobs:
+            tally(fn(*job))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_encode_one, s, d, kw): s for s, d in todo}
+            futures = {pool.submit(fn, *job): job[0] for job in jobs}
             for fut in as_completed(futures):
                 try:
                     res = fut.result()
-                except BrokenProcessPool:  # a worker died (crash in FFmpeg): report, go on
-                    res = (futures[fut], None, "the worker process died while encoding this "
-                           "batch (rerun to retry the files not yet written)")
+                except BrokenProcessPool:  # a worker died (a crash in FFmpeg/OpenCV): go on
+                    res = (futures[fut], None, died)
                 tally(res)
     bar.close()
     return done, failed

@@ -20,7 +20,8 @@ from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
 from .records import DatasetError, VideoList, VideoRecord, reset_if_changed
 
-__all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of", "load_index", "subset_tag"]
+__all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of", "load_index", "subset_tag",
+           "index_gop_size"]
 
 _REAL = {"ucf101": (ucf101, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
          "hmdb51": (hmdb51, [(s, t) for s in (1, 2, 3) for t in ("train", "test")]),
@@ -172,6 +173,16 @@ def merge_shards(name: str, dst_root: str | os.PathLike, n: int, *,
         raise RuntimeError(f"{name}: {len(failed)} of {total} videos failed over {n} shards "
                            f"(> {max_failed_fraction:.1%}); see {report}")
     return dst
+
+
+def index_gop_size(dst_root: str | os.PathLike, name: str) -> int:
+    """The GOP size the extract stage recorded for dataset ``name`` (12 when the index cannot
+    say: `load_index` reports a missing or broken index with its own error)."""
+    try:
+        rows = json.loads((Path(dst_root) / name / "index.json").read_text())
+        return int(rows[0]["gop_size"]) if rows else 12
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return 12
 
 
 def load_index(dst_root: str | os.PathLike, name: str, *, subset: str = "train",

@@ -14,9 +14,6 @@ decoded-frame numbers a clip uses (its ``pframe_index``).
 from __future__ import annotations
 
 import os
-import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -109,43 +106,25 @@ def load_flow(path: str | os.PathLike, frame_index) -> np.ndarray:
     return flow[idx].astype(np.float32) * np.float32(step)
 
 
-def _flow_one(video: str) -> tuple[str, str | None]:
+def _flow_one(video: str) -> tuple[str, None, str | None]:
     try:
         write_flow(video)
-        return video, None
+        return video, None, None
     except VideoError as e:
-        return video, str(e)
+        return video, None, str(e)
 
 
 def flow_jobs(videos: list[str], *, workers: int = 1, progress: bool = True,
               desc: str = "flow") -> dict[str, str]:
     """Write the flow of every video lacking it; returns {video: reason} for failures."""
-    from tqdm import tqdm
+    from ..codec.cli import run_jobs
 
     todo = [v for v in videos if not flow_path(v).exists()]
     for v in todo:  # temp files of a killed earlier run
         p = flow_path(v)
         for stale in p.parent.glob(f".{p.name}.part-*.npz"):
             stale.unlink()
-    failed: dict[str, str] = {}
-    bar = tqdm(total=len(todo), disable=not progress, unit="video", desc=desc)
-
-    def tally(video, err):
-        if err is not None:
-            failed[video] = err
-            bar.write(f"FAILED flow {video}: {err}", file=sys.stderr)
-        bar.update(1)
-
-    if workers <= 1:
-        for v in todo:
-            tally(*_flow_one(v))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_flow_one, v): v for v in todo}
-            for fut in as_completed(futures):
-                try:
-                    tally(*fut.result())
-                except BrokenProcessPool:
-                    tally(futures[fut], "the worker process died while computing flow")
-    bar.close()
+    _, failed = run_jobs(_flow_one, [(v,) for v in todo], workers=workers, progress=progress,
+                         desc=desc, died="the worker process died while computing flow",
+                         fail_prefix="FAILED flow")
     return failed

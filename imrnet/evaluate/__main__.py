@@ -22,10 +22,10 @@ def retrieval(model_path: str, root: str, dataset: str, *, out: str | None = Non
               ks=(1, 5, 10, 20)) -> dict:
     from ..codec import read_compressed
     from ..data.dataset import CompressedClipDataset
-    from ..data.extract import load_index
+    from ..data.extract import index_gop_size, load_index
     from ..models import build_imrnet
     from ..train.checkpoint import load_checkpoint
-    from ..train.loop import backbone_state
+    from ..train.loop import load_backbone
     from .classify import predict_views
     from .retrieval import cosine_topk, recall_at_k, retrieval_figure
 
@@ -34,13 +34,9 @@ def retrieval(model_path: str, root: str, dataset: str, *, out: str | None = Non
     d = cfg["data"]
     crop = crop or d["crop"]
     T = int(d["num_gops"])
-    from ..train.loop import _gop_size
-    n_p = (_gop_size(root, dataset) - 1) // int(d["pframe_stride"])
+    n_p = (index_gop_size(root, dataset) - 1) // int(d["pframe_stride"])
     net = build_imrnet(**cfg["model"], frames=(T, T * n_p))
-    missing, unexpected = net.load_state_dict(backbone_state(state["model"]), strict=False)
-    if unexpected or any(not k.startswith("fc.") for k in missing):
-        raise ValueError(f"{model_path}: not an IMRNet backbone of these params "
-                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    load_backbone(net, state, model_path)
     embs = {}
     recs = {}
     for subset in ("train", "test"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .imrnet import IMRNet
+from .imrnet import IMRNet, check_streams
 from .resnet2d import build_resnet2d
 from .resnet3d import ResNet3d, build_resnet3d
 
@@ -55,15 +55,9 @@ class CoViAR(nn.Module):
         b, c, s, h, w = x.shape
         return x.transpose(1, 2).reshape(b * s, c, h, w), b, s
 
-    def _check(self, iframes, motion, residual):
-        t, tp = self.frames
-        for name, x, c, n in (("iframes", iframes, 3, t), ("motion", motion, 2, tp),
-                              ("residual", residual, 3, tp)):
-            if x.ndim != 5 or x.shape[1] != c or x.shape[2] != n:
-                raise ValueError(f"{name} must be [B, {c}, {n}, H, W], got {tuple(x.shape)}")
-
     def forward(self, iframes, motion, residual) -> dict:
-        self._check(iframes, motion, residual)
+        # the three ResNets see their streams separately: sizes may differ between streams
+        check_streams(self.frames, iframes, motion, residual, same_size=False)
         feats, logits = [], {}
         streams = (("I", self.i_net, None, iframes),
                    ("M", self.m_net, self.m_bn, motion.index_select(2, self.p_index)),
@@ -113,6 +107,8 @@ class IMRNetWithFlow(nn.Module):
     """IMRNet and a flow stream side by side, embeddings concatenated, no lateral connections
     between them (as the paper adds its I3D flow network). ``forward(iframes, motion, residual,
     flow [B, 2, T*P, H, W])``."""
+
+    uses_flow = True  # evaluation passes the dataset's ``flow`` stream (imrnet.evaluate)
 
     def __init__(self, imrnet: IMRNet, flow: ResNet3d, num_classes: int | None,
                  dropout: float = 0.0):

@@ -43,11 +43,25 @@ from .lateral import PairLateral, lateral_width
 from .resnet3d import (BLOCK_TEMPORAL, CONV1_KERNEL, STAGE_DEPTHS, Stem3d, init_weights,
                        make_stage, stage_widths)
 
-__all__ = ["IMRNet", "build_imrnet", "CONNECTIONS", "LATERALS"]
+__all__ = ["IMRNet", "build_imrnet", "check_streams", "CONNECTIONS", "LATERALS"]
 
 CONNECTIONS = ("bidirectional", "unidirectional", "none")
 LATERALS = ("conv", "resample")
 FUSION_POINTS = ("conv1", "res2", "res3", "res4")
+
+
+def check_streams(frames, iframes, motion, residual, *, same_size: bool = True) -> None:
+    """Raise ValueError unless the three streams are [B, 3, T, H, W], [B, 2, T*P, H, W] and
+    [B, 3, T*P, H, W] for ``frames`` = (T, T*P) (and, with ``same_size``, share H and W)."""
+    t, tp = frames
+    for name, x, c, n in (("iframes", iframes, 3, t), ("motion", motion, 2, tp),
+                          ("residual", residual, 3, tp)):
+        if x.ndim != 5 or x.shape[1] != c or x.shape[2] != n:
+            raise ValueError(f"{name} must be [B, {c}, {n}, H, W], got {tuple(x.shape)}")
+    if same_size and not (iframes.shape[3:] == motion.shape[3:] == residual.shape[3:]):
+        raise ValueError("iframes, motion and residual must share H and W, got "
+                         f"{tuple(iframes.shape[3:])}, {tuple(motion.shape[3:])}, "
+                         f"{tuple(residual.shape[3:])}")
 
 
 class Pathway(nn.Module):
@@ -126,19 +140,8 @@ class IMRNet(nn.Module):
         self.fc = nn.Linear(self.embedding_dim, num_classes) if num_classes else None
         init_weights(self)
 
-    def _check(self, iframes, motion, residual):
-        t, tp = self.config["frames"]
-        for name, x, c, n in (("iframes", iframes, 3, t), ("motion", motion, 2, tp),
-                              ("residual", residual, 3, tp)):
-            if x.ndim != 5 or x.shape[1] != c or x.shape[2] != n:
-                raise ValueError(f"{name} must be [B, {c}, {n}, H, W], got {tuple(x.shape)}")
-        if not (iframes.shape[3:] == motion.shape[3:] == residual.shape[3:]):
-            raise ValueError("iframes, motion and residual must share H and W, got "
-                             f"{tuple(iframes.shape[3:])}, {tuple(motion.shape[3:])}, "
-                             f"{tuple(residual.shape[3:])}")
-
     def forward(self, iframes: torch.Tensor, motion: torch.Tensor, residual: torch.Tensor) -> dict:
-        self._check(iframes, motion, residual)
+        check_streams(self.config["frames"], iframes, motion, residual)
         xi, xm, xr = self.i_path.stem(iframes), self.m_path.stem(motion), self.r_path.stem(residual)
         for k in range(4):
             if self.fusions:

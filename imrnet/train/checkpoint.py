@@ -10,7 +10,7 @@ import torch
 
 from .config import diff_params, params_hash
 
-__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointMismatch"]
+__all__ = ["save_checkpoint", "save_atomic", "load_checkpoint", "CheckpointMismatch"]
 
 
 class CheckpointMismatch(ValueError):
@@ -29,8 +29,14 @@ def save_checkpoint(path: str | os.PathLike, *, cfg: dict, epoch: int, model, op
              "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
              "world": int(world), "params": json.dumps(cfg, sort_keys=True),
              "params_hash": params_hash(cfg)}
+    save_atomic(state, path)
+
+
+def save_atomic(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    torch.save(state, tmp)
+    torch.save(obj, tmp)
     os.replace(tmp, path)
 
 

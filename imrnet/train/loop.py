@@ -31,17 +31,18 @@ from torch import nn
 from repro.seeding import environment, seed_everything
 
 from ..data.dataset import CompressedClipDataset, collate_clips
-from ..data.extract import load_index
+from ..data.extract import index_gop_size, load_index
 from ..evaluate.classify import evaluate_classification
 from ..models import build_imrnet
 from ..pretext.tasks import Pretext, build_heads, task_losses
 from ..pretext.tasks import check_weights
-from .checkpoint import CheckpointMismatch, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointMismatch, load_checkpoint, save_atomic, save_checkpoint
 from .config import make_config, params_hash
 from .distributed import (all_reduce_sums, barrier, broadcast_flag, global_batches,
                           init_distributed)
 
-__all__ = ["pretrain", "finetune", "Trainable", "lr_factor", "slice_batch", "backbone_state"]
+__all__ = ["pretrain", "finetune", "Trainable", "lr_factor", "slice_batch", "backbone_state",
+           "load_backbone"]
 
 
 class StreamMask(nn.Module):
@@ -104,14 +105,18 @@ def backbone_state(state: dict) -> dict:
     return {k[4:]: v for k, v in state.items() if k.startswith("net.") and not k.startswith("net.fc.")}
 
 
-def _gop_size(root, dataset) -> int:
-    """The GOP size the extract stage recorded (12 unless params said otherwise)."""
-    idx = Path(root) / dataset / "index.json"
+def load_backbone(net: nn.Module, state: dict, source) -> None:
+    """Load a checkpoint's backbone into ``net`` (heads and classifier dropped); a backbone of
+    other shapes or other layers is a ValueError naming ``source``."""
     try:
-        rows = json.loads(idx.read_text())
-        return int(rows[0]["gop_size"]) if rows else 12
-    except (OSError, ValueError, KeyError):
-        return 12  # load_index reports a missing or broken index with its own error
+        missing, unexpected = net.load_state_dict(backbone_state(state["model"]), strict=False)
+    except RuntimeError as e:  # shape mismatches
+        lines = str(e).splitlines()
+        raise ValueError(f"{source}: backbone does not match the model "
+                         f"({lines[1].strip() if len(lines) > 1 else e})") from None
+    if unexpected or any(not k.startswith("fc.") for k in missing):
+        raise ValueError(f"{source}: backbone does not match the model "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def _subset(records, n):
@@ -146,7 +151,7 @@ def _run(cfg: dict, mode: str) -> dict:
     num_classes = len(records.classes)
     tasks = list(cfg["tasks"]) if mode == "pretrain" else []
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
-    n_p = (_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
+    n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
@@ -156,15 +161,7 @@ def _run(cfg: dict, mode: str) -> dict:
     net = build_imrnet(**m, frames=(T, T * n_p), num_classes=num_classes if mode == "finetune" else None)
     heads = build_heads(tasks, net, num_classes=num_classes, num_gops=T) if tasks else nn.ModuleDict()
     if mode == "finetune" and cfg["init"]:
-        state = load_checkpoint(cfg["init"]["checkpoint"])
-        try:
-            missing, unexpected = net.load_state_dict(backbone_state(state["model"]), strict=False)
-        except RuntimeError as e:  # shape mismatches
-            raise ValueError(f"{cfg['init']['checkpoint']}: backbone does not match the model "
-                             f"({str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e})") from None
-        if unexpected or any(not k.startswith("fc.") for k in missing):
-            raise ValueError(f"{cfg['init']['checkpoint']}: backbone does not match the model "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        load_backbone(net, load_checkpoint(cfg["init"]["checkpoint"]), cfg["init"]["checkpoint"])
     model = Trainable(net, heads, mode, weights, cfg["streams"]).to(info.device)
     opt = torch.optim.SGD(model.parameters(), lr=float(o["lr"]), momentum=float(o["momentum"]),
                           weight_decay=float(o["weight_decay"]))
@@ -260,13 +257,11 @@ def _run(cfg: dict, mode: str) -> dict:
     result = {"params": cfg, "params_hash": params_hash(cfg), "train": row,
               "environment": environment()}
     if info.main:
-        torch.save({"model": model.state_dict(), "params": json.dumps(cfg, sort_keys=True),
-                    "params_hash": params_hash(cfg), "epoch": int(o["epochs"])},
-                   out / ".model.pt.part")
-        os.replace(out / ".model.pt.part", out / "model.pt")
+        save_atomic({"model": model.state_dict(), "params": json.dumps(cfg, sort_keys=True),
+                     "params_hash": params_hash(cfg), "epoch": int(o["epochs"])},
+                    out / "model.pt")
         if mode == "finetune":
-            test = _subset(load_index(d["root"], d["dataset"], subset=d["test_subset"],
-                                      split=d["split"]), None)
+            test = load_index(d["root"], d["dataset"], subset=d["test_subset"], split=d["split"])
             tds = CompressedClipDataset(test, train=False, num_gops=T,
                                         pframe_stride=d["pframe_stride"], crop_size=d["crop"],
                                         resize_short=d["resize_short"], test_clips=d["test_clips"],
