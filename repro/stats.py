@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["paired_bootstrap", "verdict", "correctness"]
+__all__ = ["paired_bootstrap", "contrast_bootstrap", "verdict", "correctness"]
 
 
 def correctness(videos) -> dict[str, int]:
@@ -51,3 +51,24 @@ def verdict(result: dict) -> str:
     if hi < 0:
         return "contradicted"
     return "inconclusive"
+
+
+def contrast_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.95) -> dict:
+    """A signed sum of several models' accuracies, ``terms`` = [(weight, {video: correct})...],
+    over the videos they all share (e.g. the gap-narrowing contrast (A - B) - (C - D)), with its
+    percentile bootstrap interval, videos resampled with every model together.
+
+    Raises:
+        ValueError: the models were not tested on the same videos.
+    """
+    sets = [set(c) for _, c in terms]
+    if any(s_ != sets[0] for s_ in sets[1:]):
+        raise ValueError("the models were tested on different videos")
+    ids = sorted(sets[0])
+    if not ids:
+        raise ValueError("no shared test videos")
+    d = np.array([sum(w * c[v] for w, c in terms) for v in ids], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, (n, d.size))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return {"diff": float(d.mean()), "ci": [float(lo), float(hi)], "n": int(d.size)}

@@ -7,7 +7,8 @@ import copy
 import hashlib
 import json
 
-__all__ = ["DEFAULTS", "make_config", "params_hash", "diff_params", "NOT_HASHED"]
+__all__ = ["DEFAULTS", "MODEL_DEFAULTS", "ARCHS", "make_config", "params_hash", "diff_params",
+           "NOT_HASHED"]
 
 DEFAULTS = {
     "seed": 0,
@@ -18,6 +19,7 @@ DEFAULTS = {
              "test_subset": "test", "crop": 64, "num_gops": 5, "pframe_stride": 2,
              "flip": False, "pmsp_pframes": "sampled", "workers": 0, "max_videos": None,
              "test_clips": 1, "resize_short": None},
+    "arch": "imrnet",              # imrnet | coviar | imrnet_flow (model: that builder's args)
     "model": {"depth": 18, "i_width": 16, "p_width_ratio": 1 / 16, "connection": "bidirectional",
               "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0},
     "tasks": ["pmsp", "ctp"],
@@ -30,6 +32,14 @@ DEFAULTS = {
     "bf16_cuda": False,            # bf16 autocast on CUDA
     "eval": {"bootstrap": 1000, "batch_size": 8},
 }
+
+# `model` defaults per architecture (`imrnet.models` builders' arguments)
+MODEL_DEFAULTS = {
+    "imrnet": DEFAULTS["model"],
+    "imrnet_flow": {**DEFAULTS["model"], "flow_width": None},
+    "coviar": {"i_depth": 18, "p_depth": 18, "width": 16, "p_per_gop": 1},
+}
+ARCHS = tuple(MODEL_DEFAULTS)
 
 # keys that never change a result: left out of the hash (workers: results are worker-invariant)
 NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
@@ -51,7 +61,11 @@ def _merge(base: dict, over: dict, path=()) -> dict:
 
 def make_config(cfg: dict | None = None) -> dict:
     """Defaults overlaid with ``cfg``; unknown keys and bad values are errors naming the key."""
-    c = _merge(DEFAULTS, cfg or {})
+    cfg = cfg or {}
+    arch = cfg.get("arch", DEFAULTS["arch"])
+    if arch not in MODEL_DEFAULTS:
+        raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+    c = _merge({**DEFAULTS, "model": MODEL_DEFAULTS[arch]}, cfg)
     o = c["optim"]
     for k in ("epochs", "batch_size"):
         if int(o[k]) < 1:

@@ -33,7 +33,7 @@ from repro.seeding import environment, seed_everything
 from ..data.dataset import CompressedClipDataset, collate_clips
 from ..data.extract import index_gop_size, load_index
 from ..evaluate.classify import evaluate_classification
-from ..models import build_imrnet
+from ..models import build_coviar, build_imrnet, build_imrnet_flow
 from ..pretext.tasks import Pretext, build_heads, task_losses
 from ..pretext.tasks import check_weights
 from .checkpoint import CheckpointMismatch, load_checkpoint, save_atomic, save_checkpoint
@@ -41,7 +41,7 @@ from .config import make_config, params_hash
 from .distributed import (all_reduce_sums, barrier, broadcast_flag, global_batches,
                           init_distributed)
 
-__all__ = ["pretrain", "finetune", "Trainable", "lr_factor", "slice_batch", "backbone_state",
+__all__ = ["pretrain", "finetune", "build_network", "Trainable", "lr_factor", "slice_batch", "backbone_state",
            "load_backbone"]
 
 
@@ -54,10 +54,26 @@ class StreamMask(nn.Module):
         super().__init__()
         self.net, self.streams = net, tuple(streams)
 
-    def forward(self, iframes, motion, residual):
+    @property
+    def uses_flow(self):
+        return getattr(self.net, "uses_flow", False)
+
+    def forward(self, iframes, motion, residual, *flow):
         xs = [x if k in self.streams else torch.zeros_like(x)
               for k, x in zip(("iframes", "motion", "residual"), (iframes, motion, residual))]
-        return self.net(*xs)
+        return self.net(*xs, *flow)
+
+
+def build_network(arch: str, model: dict, *, frames, num_classes):
+    """The network of ``arch`` (imrnet | coviar | imrnet_flow) with ``model`` as its builder's
+    arguments."""
+    if arch == "imrnet":
+        return build_imrnet(**model, frames=frames, num_classes=num_classes)
+    if arch == "imrnet_flow":
+        return build_imrnet_flow(**model, frames=frames, num_classes=num_classes)
+    if arch == "coviar":
+        return build_coviar(**model, frames=frames, num_classes=num_classes)
+    raise ValueError(f"unknown arch {arch!r}")
 
 
 class Trainable(nn.Module):
@@ -74,10 +90,15 @@ class Trainable(nn.Module):
         dev = next(self.parameters()).device
         xs = [batch[k].to(dev) if k in self.streams else torch.zeros_like(batch[k], device=dev)
               for k in ("iframes", "motion", "residual")]
+        if getattr(self.net, "uses_flow", False):
+            xs.append(batch["flow"].to(dev))
         out = self.net(*xs)
         if self.mode == "finetune":
             y = batch["label"].to(dev)
-            loss = F.cross_entropy(out["logits"], y)
+            if "stream_logits" in out:  # CoViAR: three networks trained on their own losses
+                loss = sum(F.cross_entropy(v, y) for v in out["stream_logits"].values())
+            else:
+                loss = F.cross_entropy(out["logits"], y)
             metrics = {"acc": (out["logits"].argmax(1) == y).float().mean().item()}
         else:
             loss, metrics = task_losses(self.heads, out, batch, self.weights)
@@ -102,7 +123,8 @@ def slice_batch(batch, r: int, m: int):
 
 def backbone_state(state: dict) -> dict:
     """The backbone's weights from a `Trainable` state dict: heads and classifier dropped."""
-    return {k[4:]: v for k, v in state.items() if k.startswith("net.") and not k.startswith("net.fc.")}
+    return {k[4:]: v for k, v in state.items()
+            if k.startswith("net.") and not k.startswith(("net.fc.", "net.fcs."))}
 
 
 def load_backbone(net: nn.Module, state: dict, source) -> None:
@@ -114,7 +136,7 @@ def load_backbone(net: nn.Module, state: dict, source) -> None:
         lines = str(e).splitlines()
         raise ValueError(f"{source}: backbone does not match the model "
                          f"({lines[1].strip() if len(lines) > 1 else e})") from None
-    if unexpected or any(not k.startswith("fc.") for k in missing):
+    if unexpected or any(not k.startswith(("fc.", "fcs.")) for k in missing):
         raise ValueError(f"{source}: backbone does not match the model "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
@@ -153,12 +175,18 @@ def _run(cfg: dict, mode: str) -> dict:
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
     n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])
+    flow = cfg["arch"] == "imrnet_flow"
+    if flow and tasks:
+        raise ValueError("the flow baseline is finetuned from scratch only (no pretext tasks)")
+    if "pmsp" in tasks and cfg["arch"] != "imrnet":
+        raise ValueError(f"PMSP needs IMRNet's feature maps; arch {cfg['arch']!r} has none")
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
-                               pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"],
+                               pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"], with_flow=flow,
                                pretext=Pretext(tasks, num_gops=T) if tasks else None)
     torch.manual_seed(int(cfg["seed"]))
-    net = build_imrnet(**m, frames=(T, T * n_p), num_classes=num_classes if mode == "finetune" else None)
+    net = build_network(cfg["arch"], m, frames=(T, T * n_p),
+                        num_classes=num_classes if mode == "finetune" else None)
     heads = build_heads(tasks, net, num_classes=num_classes, num_gops=T) if tasks else nn.ModuleDict()
     if mode == "finetune" and cfg["init"]:
         load_backbone(net, load_checkpoint(cfg["init"]["checkpoint"]), cfg["init"]["checkpoint"])
@@ -265,7 +293,7 @@ def _run(cfg: dict, mode: str) -> dict:
             tds = CompressedClipDataset(test, train=False, num_gops=T,
                                         pframe_stride=d["pframe_stride"], crop_size=d["crop"],
                                         resize_short=d["resize_short"], test_clips=d["test_clips"],
-                                        pmsp=False)
+                                        pmsp=False, with_flow=flow)
             result["test"] = evaluate_classification(
                 StreamMask(model.net, cfg["streams"]), tds,
                 batch_size=int(cfg["eval"]["batch_size"]), workers=workers, device=info.device,

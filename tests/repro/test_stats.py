@@ -37,3 +37,15 @@ def test_errors_and_correctness():
         paired_bootstrap({"a": 1}, {"b": 1})
     with pytest.raises(ValueError, match="no shared"):
         paired_bootstrap({}, {})
+
+
+def test_contrast_bootstrap_gap_narrowing():
+    """(A - B) - (C - D): A beats B on 40 videos, C beats D on 10; the gap narrows by 0.3."""
+    from repro.stats import contrast_bootstrap
+
+    a, b = _models(100, 80, 40)
+    c, d = _models(100, 60, 50)
+    r = contrast_bootstrap([(1, a), (-1, b), (-1, c), (1, d)], n=2000)
+    assert r["diff"] == pytest.approx(0.3) and r["n"] == 100 and verdict(r) == "holds"
+    with pytest.raises(ValueError, match="different videos"):
+        contrast_bootstrap([(1, a), (-1, {"x": 1})])

@@ -202,3 +202,38 @@ def test_stream_mask_hides_the_other_streams():
     from imrnet.train import make_config
     with pytest.raises(ValueError, match="streams"):
         make_config({"streams": ["flow"]})
+
+
+def test_coviar_finetune_and_supervised_pretraining(tiny_data, tmp_path):
+    """CoViAR trains through the same loop: its three streams' losses summed, fused scores
+    tested; a supervised CoViAR backbone loads into the finetuned one (classifiers dropped)."""
+    def cov(out, **over):
+        c = _cfg(tiny_data, tmp_path / out, tasks=[], optim={"epochs": 1}, **over)
+        return c | {"arch": "coviar", "model": {"width": 8}}
+
+    ft = finetune(cov("cov"))
+    assert ft["test"]["n"] == 12 and ft["params"]["model"]["i_depth"] == 18
+    pretrain(cov("covsup") | {"tasks": ["supervised"]})
+    ft2 = finetune(cov("covft", init={"checkpoint": str(tmp_path / "covsup" / "model.pt")}))
+    assert ft2["test"]["n"] == 12
+    with pytest.raises(ValueError, match="feature maps"):
+        pretrain(cov("covpmsp") | {"tasks": ["pmsp"]})
+    with pytest.raises(ValueError, match="backbone does not match"):  # CoViAR weights into IMRNet
+        finetune(_cfg(tiny_data, tmp_path / "x", tasks=[], optim={"epochs": 1},
+                      init={"checkpoint": str(tmp_path / "covsup" / "model.pt")}))
+    with pytest.raises(ValueError, match="arch must be"):
+        finetune(_cfg(tiny_data, tmp_path / "y", arch="i3d"))
+
+
+def test_imrnet_flow_finetune(tmp_path_factory, tmp_path):
+    """IMRNet + a flow stream reads the Farneback flow stored at extraction."""
+    from imrnet.data import synthetic
+    from imrnet.data.extract import extract
+
+    d = tmp_path_factory.mktemp("flowdata")
+    synthetic.generate("synthetic-ucf", d / "raw", seed=0, width=85, height=64, frames=60, scale=0.1)
+    extract("synthetic-ucf", d / "raw", d / "mp4", progress=False, flow=True,
+            encode={"short_side": None, "gop_size": 12, "quality": 1})
+    res = finetune(_cfg(d / "mp4", tmp_path / "flow", arch="imrnet_flow", tasks=[],
+                        model={"i_width": 8, "flow_width": 4}, optim={"epochs": 1}))
+    assert res["test"]["n"] == 12 and 0 <= res["test"]["top1"] <= 1

@@ -1,0 +1,56 @@
+"""DVC stage ``profile``: the runtime table of every model at the sizes of params ``profile``.
+
+    python -m pipelines.profile [--params params.yaml]
+
+Deterministic numbers (parameters, fvcore GFLOPs, frames consumed) go to
+``reports/metrics/profile.json``; the measured times (preprocessing and CNN ms per frame) only
+to ``reports/timing/runtime_<size>.{json,md}`` (wall time never enters anything else under
+``reports/``). Each entry of ``profile.sizes``: size, i_width, res5_stride, coviar_i_depth,
+depth50 (`imrnet.profile.runtime.runtime_table`'s arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from imrnet.profile.runtime import format_markdown, runtime_table
+
+from .runs import METRICS_DIR, TIMING_DIR, write_json
+
+_KEYS = ("size", "i_width", "res5_stride", "coviar_i_depth", "depth50")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipelines.profile", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    a = ap.parse_args(argv)
+    p = yaml.safe_load(Path(a.params).read_text())["profile"]
+    tables = []
+    for entry in p["sizes"]:
+        unknown = set(entry) - set(_KEYS)
+        if unknown:
+            print(f"profile: unknown keys {sorted(unknown)} in profile.sizes (known: {_KEYS})",
+                  file=sys.stderr)
+            return 2
+        t = runtime_table(**entry, repeats=int(p.get("repeats", 3)), rounds=int(p.get("rounds", 3)),
+                          warmup=int(p.get("warmup", 2)))
+        tag = f"runtime_{t['size']}"
+        TIMING_DIR.mkdir(parents=True, exist_ok=True)
+        (TIMING_DIR / f"{tag}.json").write_text(json.dumps(t, indent=1) + "\n")
+        (TIMING_DIR / f"{tag}.md").write_text(format_markdown(t))
+        tables.append({**{k: t[k] for k in ("size", "i_width", "res5_stride", "coviar_i_depth")},
+                       "rows": [{k: r[k] for k in ("model", "input", "frames", "params_m", "gflops",
+                                                   "unsupported_ops")} for r in t["rows"]]})
+        print(f"profile: {len(t['rows'])} models at {t['size']}x{t['size']}", file=sys.stderr)
+    write_json(METRICS_DIR / "profile.json", {"tables": tables})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

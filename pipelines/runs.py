@@ -1,0 +1,160 @@
+"""The training runs of the pipeline, from params.yaml: ``pretrain.runs`` and ``finetune.runs``
+turned into `imrnet.train` configs.
+
+Params layout (one profile; see profiles/*.yaml):
+
+    train:          shared by every run: seed, data (root, crop, GOPs, flip, workers),
+                    model (IMRNet's arguments), eval
+    pretrain:       dataset, budget ({clips: N} per run, or {epochs: N}), optim, runs: {name: {tasks,
+                    arch?, model?, weights?}}
+    finetune:       budget, optim, models: {variant: {arch?, model?, streams?}},
+                    runs: {name: {model: variant, init: scratch | <pretrain run>, dataset,
+                    after: the file the run starts from, epochs?}}
+
+A run's length is a clip budget: epochs = max(1, round(clips / training videos)), so a profile
+states how much training each run gets whatever the dataset's size (`run_budget`). ``after`` is
+what DVC tracks as the run's starting point: ``runs/pretrain/<init>/model.pt`` for a pretrained
+start, ``data/mpeg4/<dataset>/index.json`` for a scratch one (DVC cannot make a dependency
+conditional); `finetune_config` refuses any other value, so the DAG cannot silently miss an edge.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import yaml
+
+__all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
+           "RUNS_DIR", "METRICS_DIR", "TIMING_DIR"]
+
+RUNS_DIR = Path("runs")
+METRICS_DIR = Path("reports/metrics")
+TIMING_DIR = Path("reports/timing")
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    p = yaml.safe_load(Path(path).read_text())
+    for key in ("train", "pretrain", "finetune"):
+        if key not in p:
+            raise ValueError(f"{path}: no {key!r} section")
+    return p
+
+
+def _deep_update(base: dict, over: dict | None) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "weights":
+            out[k] = _deep_update(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def train_videos(root: str | Path, dataset: str, subset: str = "train", split: int = 1) -> int:
+    """Number of training videos of an extracted dataset (its index)."""
+    from imrnet.data.extract import load_index
+
+    return len(load_index(root, dataset, subset=subset, split=split))
+
+
+def run_budget(section: dict, n_videos: int, run: dict | None = None) -> int:
+    """Epochs of a run: the run's ``epochs`` if set, else the section's ``budget``:
+    ``{epochs: N}``, or ``{clips: N}`` spread over ``n_videos`` training videos (at least 1)."""
+    run = run or {}
+    if run.get("epochs") is not None:
+        return int(run["epochs"])
+    b = section.get("budget") or {}
+    if b.get("epochs") is not None:
+        return int(b["epochs"])
+    if b.get("clips") is None:
+        raise ValueError("a pretrain/finetune section needs budget: {clips: N} or {epochs: N}")
+    return max(1, round(int(b["clips"]) / max(1, n_videos)))
+
+
+def _base(params: dict, section: dict) -> dict:
+    t = params["train"]
+    cfg = {"seed": t.get("seed", 0), "progress": False,
+           "data": copy.deepcopy(t.get("data", {})), "model": copy.deepcopy(t.get("model", {})),
+           "eval": copy.deepcopy(t.get("eval", {})),
+           "optim": copy.deepcopy(section.get("optim", {}))}
+    return cfg
+
+
+def pretrain_config(params: dict, name: str) -> dict:
+    """The `imrnet.train.pretrain` config of ``pretrain.runs[name]``."""
+    sec = params["pretrain"]
+    if name not in sec.get("runs", {}):
+        raise ValueError(f"no pretraining run {name!r} in params (pretrain.runs: "
+                         f"{', '.join(sec.get('runs', {}))})")
+    run = sec["runs"][name] or {}
+    cfg = _base(params, sec)
+    cfg["data"]["dataset"] = sec["dataset"]
+    cfg["tasks"] = list(run["tasks"])
+    if run.get("weights"):
+        cfg["weights"] = dict(run["weights"])
+    if run.get("arch", "imrnet") != "imrnet":
+        cfg["arch"] = run["arch"]
+        cfg["model"] = {}
+    cfg["model"] = _deep_update(cfg["model"], run.get("model"))
+    n = train_videos(cfg["data"]["root"], sec["dataset"], split=cfg["data"].get("split", 1))
+    cfg["optim"]["epochs"] = run_budget(sec, n, run)
+    cfg["optim"]["warmup_epochs"] = min(int(cfg["optim"].get("warmup_epochs", 0)),
+                                        cfg["optim"]["epochs"])
+    cfg["out"] = str(RUNS_DIR / "pretrain" / name)
+    return cfg
+
+
+def finetune_config(params: dict, name: str) -> dict:
+    """The `imrnet.train.finetune` config of ``finetune.runs[name]``."""
+    sec = params["finetune"]
+    runs = sec.get("runs", {})
+    if name not in runs:
+        raise ValueError(f"no finetuning run {name!r} in params (finetune.runs: {', '.join(runs)})")
+    run = runs[name]
+    for k in ("model", "init", "dataset", "after"):
+        if k not in run:
+            raise ValueError(f"finetune.runs.{name} lacks {k!r}")
+    variants = sec.get("models", {})
+    if run["model"] not in variants:
+        raise ValueError(f"finetune.runs.{name}: model {run['model']!r} is not among "
+                         f"finetune.models ({', '.join(variants)})")
+    var = variants[run["model"]] or {}
+    cfg = _base(params, sec)
+    cfg["data"]["dataset"] = run["dataset"]
+    cfg["tasks"] = []
+    arch = var.get("arch", "imrnet")
+    if arch != "imrnet":
+        cfg["arch"] = arch
+        if arch == "coviar":
+            cfg["model"] = {}
+    cfg["model"] = _deep_update(cfg["model"], var.get("model"))
+    if var.get("streams"):
+        cfg["streams"] = list(var["streams"])
+    root = cfg["data"]["root"]
+    if run["init"] == "scratch":
+        expected = f"{root}/{run['dataset']}/index.json"
+        cfg["init"] = None
+    else:
+        if run["init"] not in params["pretrain"].get("runs", {}):
+            raise ValueError(f"finetune.runs.{name}: init {run['init']!r} is neither 'scratch' "
+                             "nor a pretrain run")
+        expected = str(RUNS_DIR / "pretrain" / run["init"] / "model.pt")
+        cfg["init"] = {"checkpoint": expected}
+    if str(Path(run["after"])) != str(Path(expected)):
+        raise ValueError(f"finetune.runs.{name}: after must be {expected!r} (what the run starts "
+                         f"from, for DVC), got {run['after']!r}")
+    n = train_videos(root, run["dataset"], split=cfg["data"].get("split", 1))
+    cfg["optim"]["epochs"] = run_budget(sec, n, run)
+    cfg["optim"]["warmup_epochs"] = min(int(cfg["optim"].get("warmup_epochs", 0)),
+                                        cfg["optim"]["epochs"])
+    cfg["out"] = str(RUNS_DIR / "finetune" / name)
+    return cfg
+
+
+def write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
