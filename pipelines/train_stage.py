@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
     t0 = time.perf_counter()
     res = (pretrain if stage == "pretrain" else finetune)(cfg)
     wall = time.perf_counter() - t0
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 writes the summaries
+        return {}
     out = Path(cfg["out"])
     summary = {"run": name, "stage": stage, "arch": res["params"]["arch"],
                "dataset": cfg["data"]["dataset"], "epochs": cfg["optim"]["epochs"],
@@ -61,6 +64,8 @@ def main(stage: str, argv=None) -> int:
     except (CheckpointMismatch, ValueError, KeyError, OSError) as e:
         print(f"{stage} {a.run}: {e}", file=sys.stderr)
         return 1
+    if not s:
+        return 0
     msg = (f"test top-1 {s['top1']:.3f} [{s['top1_ci95'][0]:.3f}, {s['top1_ci95'][1]:.3f}]"
            if stage == "finetune" else f"final loss {s['final'].get('loss', float('nan')):.3f}")
     print(f"{stage} {a.run}: {s['epochs']} epochs, {msg}", file=sys.stderr)

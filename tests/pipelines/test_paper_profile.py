@@ -1,0 +1,72 @@
+"""The paper profile can't run on 2 CPU cores; here it is dry-run through DVC and one training
+step of each of its distinct networks is taken at its sizes (224 crops, 5 GOPs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from imrnet.train.config import make_config
+from imrnet.train.loop import Trainable, build_network
+from pipelines import runs as R
+
+ROOT = Path(__file__).resolve().parents[2]
+PAPER = yaml.safe_load((ROOT / "profiles/paper.yaml").read_text())
+
+
+def test_paper_profile_settings():
+    t = PAPER["train"]
+    assert t["data"]["crop"] == 224 and t["data"]["num_gops"] == 5 and t["data"]["flip"]
+    assert PAPER["pretrain"]["budget"] == {"epochs": 20}
+    assert PAPER["pretrain"]["optim"]["batch_size"] == PAPER["finetune"]["optim"]["batch_size"] == 100
+    ep = {r["dataset"]: R.run_budget(PAPER["finetune"], 1, r) for r in PAPER["finetune"]["runs"].values()}
+    assert ep == {"ucf101": 500, "hmdb51": 300}
+    depths = {PAPER["finetune"]["models"][r["model"]].get("model", {}).get("depth", 18)
+              for r in PAPER["finetune"]["runs"].values()}
+    assert depths == {18, 50}
+    assert all(e["kind"] == "local" for e in PAPER["fetch"]["datasets"].values())
+
+
+def test_paper_profile_dry_run(tmp_path):
+    """`dvc repro --dry` of the paper profile lists every stage in order, runs nothing."""
+    from tests.regression.conftest import _copy_repo
+
+    _copy_repo(tmp_path)
+    (tmp_path / "params.yaml").write_text((ROOT / "profiles/paper.yaml").read_text())
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    r = subprocess.run([str(Path(sys.executable).parent / "dvc"), "repro", "--dry"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    ran = [ln.split("'")[1] for ln in r.stdout.splitlines() if ln.startswith("Running stage")]
+    want = {"fetch", "extract", "profile", "report"} | {f"pretrain@{k}" for k in PAPER["pretrain"]["runs"]} \
+        | {f"finetune@{k}" for k in PAPER["finetune"]["runs"]}
+    assert want <= set(ran)
+    assert ran.index("fetch") < ran.index("extract") < ran.index("pretrain@pmsp_ctp") \
+        < ran.index("finetune@imrnet-pmsp-ctp-ucf101") < ran.index("report")
+    assert "torchrun --nproc_per_node" in r.stdout  # training stages run under torchrun
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("variant", ["imrnet", "imrnet_r50", "coviar"])
+def test_one_training_step_at_paper_sizes(variant, monkeypatch):
+    monkeypatch.setattr(R, "train_videos", lambda *a, **k: 9537)
+    name = next(k for k, r in PAPER["finetune"]["runs"].items()
+                if r["model"] == variant and r["init"] == "scratch" and r["dataset"] == "ucf101")
+    cfg = make_config(R.finetune_config(PAPER, name))
+    assert cfg["optim"]["epochs"] == 500 and cfg["data"]["crop"] == 224
+    torch.manual_seed(0)
+    net = build_network(cfg["arch"], cfg["model"], frames=(5, 25), num_classes=101)
+    model = Trainable(net, torch.nn.ModuleDict(), "finetune", {})
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["optim"]["lr"], momentum=0.9)
+    batch = {"iframes": torch.randn(2, 3, 5, 224, 224), "motion": torch.randn(2, 2, 25, 224, 224),
+             "residual": torch.randn(2, 3, 25, 224, 224), "label": torch.tensor([3, 7])}
+    loss, metrics, n = model(batch)
+    loss.backward()
+    opt.step()
+    assert n == 2 and torch.isfinite(loss) and 0 <= metrics["acc"] <= 1

@@ -1,0 +1,117 @@
+"""The pipeline's run configs (params -> imrnet.train configs), the default profile's clip
+budget against the measured training speed, and the profiles' consistency with dvc.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imrnet.data.synthetic import DATASETS
+from imrnet.train.config import make_config
+from pipelines import runs as R
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = {p.stem: yaml.safe_load(p.read_text()) for p in (ROOT / "profiles").glob("*.yaml")}
+
+# Measured on this project's 2-core machine (2026-11-29, `make repro`, reports/timing/): clips per
+# second of training at the default profile's sizes (96x72 built-in data, 3 GOPs, crop 64,
+# IMRNet-R18 I width 16, 1 loader worker), the slowest task (PMSP + CTP); a finetuning run's
+# three-crop test costs about a third of a training clip per view; fixed costs: fetch + extract,
+# the runtime profile, the report, and DVC + interpreter start-up per stage.
+CLIPS_PER_S = 16.5
+FIXED_S = 80 + 60 + 60
+PER_STAGE_S = 5
+
+
+def _sizes(params):
+    out = {}
+    for name, e in params["fetch"]["datasets"].items():
+        spec = DATASETS[name]
+        n = lambda per: 0 if per == 0 else max(1, round(per * e["scale"]))  # noqa: E731
+        out[name] = (n(spec.train_per_class) * len(spec.classes), n(spec.test_per_class) * len(spec.classes))
+    return out
+
+
+def budget_seconds(params) -> tuple[float, int]:
+    sizes = _sizes(params)
+    clips = 0.0
+    pre = params["pretrain"]
+    for name, run in pre["runs"].items():
+        clips += R.run_budget(pre, sizes[pre["dataset"]][0], run) * sizes[pre["dataset"]][0]
+    ft = params["finetune"]
+    for name, run in ft["runs"].items():
+        n_train, n_test = sizes[run["dataset"]]
+        clips += R.run_budget(ft, n_train, run) * n_train + n_test  # 3 views x 1/3 cost
+    stages = len(pre["runs"]) + len(ft["runs"]) + 5
+    return clips / CLIPS_PER_S + FIXED_S + PER_STAGE_S * stages, int(clips)
+
+
+def test_default_budget_fits_30_minutes():
+    s, clips = budget_seconds(PROFILES["default"])
+    assert clips > 10_000, "the default profile should train, not just smoke"
+    assert s <= 30 * 60, f"default profile: {clips} clips, ~{s / 60:.1f} min at {CLIPS_PER_S} clips/s"
+
+
+def test_smoke_budget_is_tiny():
+    s, clips = budget_seconds(PROFILES["smoke"])
+    assert clips < 1500 and s < 5 * 60
+
+
+def test_run_budget_rules():
+    assert R.run_budget({"budget": {"clips": 450}}, 144) == 3
+    assert R.run_budget({"budget": {"clips": 450}}, 60) == 8
+    assert R.run_budget({"budget": {"clips": 1}}, 60) == 1
+    assert R.run_budget({"budget": {"epochs": 20}}, 60) == 20
+    assert R.run_budget({"budget": {"epochs": 20}}, 60, {"epochs": 500}) == 500
+    with pytest.raises(ValueError, match="budget"):
+        R.run_budget({}, 10)
+
+
+@pytest.fixture
+def fake_index(tmp_path, monkeypatch):
+    """An extracted-looking root: index.json files are all `train_videos` reads."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(R, "train_videos", lambda root, ds, subset="train", split=1: 24)
+    return tmp_path
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_run_of_every_profile_makes_a_valid_config(profile, fake_index):
+    p = PROFILES[profile]
+    for name in p["pretrain"]["runs"]:
+        cfg = make_config(R.pretrain_config(p, name))
+        assert cfg["out"] == f"runs/pretrain/{name}" and cfg["tasks"]
+    for name, run in p["finetune"]["runs"].items():
+        cfg = make_config(R.finetune_config(p, name))
+        assert cfg["out"] == f"runs/finetune/{name}" and cfg["tasks"] == []
+        if run["init"] != "scratch":
+            pre = make_config(R.pretrain_config(p, run["init"]))
+            assert pre["arch"] == cfg["arch"], f"{name}: pretrained {pre['arch']} into {cfg['arch']}"
+            assert pre["model"] == {**pre["model"], **{k: v for k, v in cfg["model"].items()
+                                                      if k not in ("dropout",)}}, name
+
+
+def test_after_must_be_the_runs_start(fake_index):
+    p = json.loads(json.dumps(PROFILES["smoke"]))
+    name = next(k for k, r in p["finetune"]["runs"].items() if r["init"] != "scratch")
+    p["finetune"]["runs"][name]["after"] = "data/mpeg4/synthetic-ucf/index.json"
+    with pytest.raises(ValueError, match="after must be"):
+        R.finetune_config(p, name)
+    with pytest.raises(ValueError, match="no finetuning run"):
+        R.finetune_config(p, "nope")
+    p["finetune"]["runs"][name]["init"] = "nothing"
+    with pytest.raises(ValueError, match="neither 'scratch' nor a pretrain run"):
+        R.finetune_config(p, name)
+
+
+def test_profiles_share_the_dag_and_params_is_the_default():
+    """Smoke and default run the same stages; params.yaml is checked in as the default."""
+    keys = lambda p: (sorted(p["pretrain"]["runs"]), sorted(p["finetune"]["runs"]))  # noqa: E731
+    assert keys(PROFILES["smoke"]) == keys(PROFILES["default"])
+    assert {"default", "smoke", "paper"} <= set(PROFILES)
+    for p in PROFILES.values():
+        assert set(p) >= {"profile_name", "fetch", "extract", "train", "pretrain", "finetune",
+                          "profile", "report"}

@@ -1,0 +1,84 @@
+"""Regression tests on the smoke profile's pipeline (run end to end by the fixture): every table,
+figure, claims.md and index.html is produced; a forced rerun with no run cache reproduces
+everything under reports/ (timing/ aside) byte for byte; the numbers match reports/pinned/
+within `repro.pins`' tolerances. ``IMRNET_ACCEPT=1`` rewrites the pins instead (accept switch)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from repro.pins import PIN_FILE, collect, compare, write_pins
+
+from .conftest import ROOT, dvc, snapshot
+
+TABLES = ("table1_supervised", "table2_connections", "table3_selfsupervised", "table_runtime")
+FIGURES = ("fig3_pmsp_pyramid_real", "fig4_ctp_transformations_real", "pmsp_labels_builtin",
+           "pmsp_labels_real", "pmsp_predictions", "pmsp_accuracy", "retrieval", "curves_pretrain",
+           "curves_ctp_vs_binary", "runtime_gflops")
+
+
+def test_every_artifact_is_produced(smoke_workspace):
+    rep = smoke_workspace / "reports"
+    for t in TABLES:
+        for ext in ("md", "tex", "csv"):
+            assert (rep / "tables" / f"{t}.{ext}").stat().st_size > 100, (t, ext)
+    assert "IMRNet-R18" in (rep / "tables/table4_architecture.md").read_text()
+    for f in FIGURES:
+        assert (rep / "figures" / f"{f}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f
+    claims = (rep / "claims.md").read_text()
+    for c in ("IMRNet beats CoViAR", "narrows the gap", "Bidirectional", "conv", "attention",
+              "Every pretext task", "PMSP + CTP beats each", "CTP beats CTP (binary)", "rotation",
+              "PMSP predictions beat chance", "per frame", "optical flow"):
+        assert c in claims, c
+    assert "paired bootstrap" in claims and "one training seed" in claims
+    page = (rep / "index.html").read_text()
+    assert page.count("data:image/png;base64,") >= len(FIGURES) and "Table 3" in page
+    assert "src=\"http" not in page  # self-contained
+    t1 = (rep / "tables/table1_supervised.md").read_text()
+    assert "synthetic-ucf (built-in stand-in for UCF-101)" in t1 and "paper 90.5" in t1
+    header = (rep / "tables/table_runtime.csv").read_text().splitlines()[1:]
+    assert header and not any("ms" in line.split(",")[1] for line in header)  # no times here
+
+
+def test_forced_rerun_is_byte_identical(smoke_workspace):
+    before = snapshot(smoke_workspace)
+    assert len(before) > 40
+    log = smoke_workspace.parent / "repro2.log"
+    dvc(smoke_workspace, "repro", "--force", "--no-run-cache", log=log)
+    text = log.read_text()
+    assert "Running stage 'finetune@imrnet-scratch-ucf'" in text  # really re-ran
+    after = snapshot(smoke_workspace)
+    assert sorted(after) == sorted(before)
+    changed = [k for k in before if before[k] != after[k]]
+    assert not changed, f"changed between two forced runs: {changed}"
+
+
+def test_numbers_match_the_pins(smoke_workspace):
+    measured = collect(smoke_workspace)
+    if os.environ.get("IMRNET_ACCEPT") == "1":
+        write_pins(measured, ROOT / PIN_FILE)
+        pytest.skip(f"IMRNET_ACCEPT=1: pins rewritten to {PIN_FILE}")
+    pinned = json.loads((ROOT / PIN_FILE).read_text())
+    assert pinned["finetune"] and pinned["profile"], "empty pins"
+    bad = compare(pinned, measured)
+    assert not bad, "smoke numbers moved (IMRNET_ACCEPT=1 make test accepts them):\n" + "\n".join(bad)
+
+
+def test_pin_comparison_catches_changes(smoke_workspace):
+    """The comparison itself: a moved accuracy, a changed FLOP count and a runtime ratio far off
+    are each reported; the run against itself passes."""
+    m = collect(smoke_workspace)
+    assert compare(m, m) == []
+    moved = json.loads(json.dumps(m))
+    name = sorted(moved["finetune"])[0]
+    moved["finetune"][name]["top1"] += 2.0 / moved["finetune"][name]["n"]
+    size = sorted(moved["profile"])[0]
+    model = sorted(moved["profile"][size])[0]
+    moved["profile"][size][model]["gflops"] *= 1.0000001
+    r = moved["runtime_ratios"][size]
+    r["flow_vs_motion_vectors_ms_per_frame"] *= 10
+    bad = compare(moved, m)
+    assert len(bad) == 3 and any("exact" in b for b in bad), bad
