@@ -56,8 +56,9 @@ def test_default_budget_fits_30_minutes():
 
 
 def test_smoke_budget_is_tiny():
-    s, clips = budget_seconds(PROFILES["smoke"])
-    assert clips < 1500 and s < 5 * 60
+    """The smoke profile trains on a few hundred clips in all (its time is start-up bound)."""
+    _, clips = budget_seconds(PROFILES["smoke"])
+    assert clips < 1000
 
 
 def test_run_budget_rules():
