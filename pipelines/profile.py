@@ -4,8 +4,8 @@
 
 Deterministic numbers (parameters, fvcore GFLOPs, frames consumed) go to
 ``reports/metrics/profile.json``; the measured times (preprocessing and CNN ms per frame) only
-to ``reports/timing/runtime_<size>.{json,md}`` (wall time never enters anything else under
-``reports/``). Each entry of ``profile.sizes``: size, i_width, res5_stride, coviar_i_depth,
+to ``reports/timing/runtime/runtime_<size>.{json,md,png}`` (the PNG: GFLOPs and ms per frame,
+preprocessing stacked under the CNN; wall time never enters anything else under ``reports/``). Each entry of ``profile.sizes``: size, i_width, res5_stride, coviar_i_depth,
 depth50 (`imrnet.profile.runtime.runtime_table`'s arguments).
 """
 
@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 
 from imrnet.profile.runtime import format_markdown, runtime_table
+
+from repro.figures import runtime_chart, save_png
 
 from .runs import METRICS_DIR, TIMING_DIR, write_json
 
@@ -41,9 +43,11 @@ def main(argv=None) -> int:
         t = runtime_table(**entry, repeats=int(p.get("repeats", 3)), rounds=int(p.get("rounds", 3)),
                           warmup=int(p.get("warmup", 2)))
         tag = f"runtime_{t['size']}"
-        TIMING_DIR.mkdir(parents=True, exist_ok=True)
-        (TIMING_DIR / f"{tag}.json").write_text(json.dumps(t, indent=1) + "\n")
-        (TIMING_DIR / f"{tag}.md").write_text(format_markdown(t))
+        d = TIMING_DIR / "runtime"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{tag}.json").write_text(json.dumps(t, indent=1) + "\n")
+        (d / f"{tag}.md").write_text(format_markdown(t))
+        save_png(runtime_chart(t), d / f"{tag}.png")
         tables.append({**{k: t[k] for k in ("size", "i_width", "res5_stride", "coviar_i_depth")},
                        "rows": [{k: r[k] for k in ("model", "input", "frames", "params_m", "gflops",
                                                    "unsupported_ops")} for r in t["rows"]]})

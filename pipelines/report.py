@@ -62,8 +62,10 @@ TABLE1 = [
     ("DMC-Net (ResNet-18), ImageNet", "dmcnet", "imagenet", "DMC-Net (ResNet-18)",
      "not implemented (paper value only)"),
     ("IMRNet-R18 + optical flow, scratch", "imrnet_flow", "scratch", None, ""),
-    ("IMRNet-R50 + optical flow, Kinetics supervised", "imrnet_flow_r50", "supervised_r50",
-     "IMRNet-R50 + optical flow", _R50),
+    ("IMRNet-R50 + optical flow, scratch", "imrnet_flow_r50", "scratch", None, _R50),
+    ("IMRNet-R50 + optical flow, Kinetics supervised (paper)", "imrnet_flow_r50", "supervised_r50",
+     "IMRNet-R50 + optical flow", "paper value only (a pretrained IMRNet + a separate flow "
+     "network: not implemented)"),
 ]
 TABLE2 = [
     ("Ours (bidirectional, conv, attention)", "imrnet", "scratch", "Ours (bidirectional, conv, attention)", ""),
@@ -82,22 +84,41 @@ TABLE3 = [
     ("PMSP", "imrnet", "pmsp", "IMRNet (PMSP)", ""),
     ("PMSP + CTP (IMRNet)", "imrnet", "pmsp_ctp", "IMRNet (PMSP + CTP)", ""),
     ("Kinetics supervised (upper reference)", "imrnet", "supervised", None, ""),
-]
+] + [(f"{m} (prior method)", "prior", m, m, "paper value only") for m in
+     ("AOT", "MotPred", "RotNet3D", "ST-Puzzle", "ClipOrder", "DPC", "Multisensory", "AVTS", "Elo")]
 
 
-def _table(res: Results, spec, table_no, ref, *, datasets=None) -> list:
-    rows = []
+def _ref_entry(table_no, row, dataset, ref):
+    for r in ref:
+        if (str(r["table"]), r["row"], r["dataset"], r["metric"]) == (str(table_no), row, dataset, "top1"):
+            return r
+    return None
+
+
+def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, str]:
+    """Rows of cells, and a footnote naming the source, split and pretraining of every
+    reference value shown (not all of them come from the paper itself)."""
+    rows, sources = [], []
+    pre = res.params["pretrain"]["dataset"]
     for label, model, init, paper_row, absent in spec:
+        if pre != "kinetics400":
+            label = label.replace("Kinetics supervised", f"supervised on {pre}")
         cells = {}
         for d in datasets or res.datasets:
             r = res.run(model, init, d)
-            paper = lookup(table_no, paper_row, _PAPER_DATASET.get(d, d), rows=ref) if paper_row else None
+            e = _ref_entry(table_no, paper_row, _PAPER_DATASET.get(d, d), ref) if paper_row else None
+            paper = e["value"] if e else None
+            if paper is not None:
+                sources.append(f"{paper:g} ({e['row']}, {e['dataset']}): {e['source']}, split "
+                               f"{e['split']}, pretraining {e['pretraining']}"
+                               + (f"; {e['note']}" if e.get("note") else ""))
             if r is not None:
                 cells[dataset_label(d)] = Cell(r["top1"], tuple(r["top1_ci95"]), paper)
             else:
                 cells[dataset_label(d)] = Cell(None, None, paper, note=absent or "not in this profile")
         rows.append((label, cells))
-    return rows
+    foot = ("Reference values shown: " + "; ".join(sources) + ".") if sources else ""
+    return rows, foot
 
 
 def _write_table(name: str, t: dict) -> None:
@@ -116,21 +137,24 @@ def _seed_note(params) -> str:
 def tables(res: Results, ref) -> dict:
     out = {}
     note = _seed_note(res.params)
+    rows, foot = _table(res, TABLE1, 1, ref)
     out["table1_supervised"] = render("Table 1: supervised (from scratch / Kinetics-supervised "
                                       "pretraining), compressed-video networks",
-                                      [dataset_label(d) for d in res.datasets],
-                                      _table(res, TABLE1, 1, ref), note=note)
+                                      [dataset_label(d) for d in res.datasets], rows,
+                                      note=f"{note} {foot}".strip())
     t2_ds = [d for d in res.datasets if "ucf" in d][:1] or res.datasets[:1]
     out["table2_connections"] = render("Table 2: connections between the streams (from scratch)",
                                        [dataset_label(d) for d in t2_ds],
-                                       _table(res, TABLE2, 2, ref, datasets=t2_ds),
+                                       _table(res, TABLE2, 2, ref, datasets=t2_ds)[0],
                                        note=note + " Table 2 runs on one dataset, as in the paper.")
     pre = res.params["pretrain"]
+    rows, foot = _table(res, TABLE3, 3, ref)
     out["table3_selfsupervised"] = render(
         f"Table 3: self-supervised pretraining on {dataset_label(pre['dataset'])}, finetuned",
-        [dataset_label(d) for d in res.datasets], _table(res, TABLE3, 3, ref),
-        note=note + " The paper's third group (other self-supervised methods) is left blank: "
-        "its values could not be read from the paper's text.")
+        [dataset_label(d) for d in res.datasets], rows,
+        note=f"{note} {foot} The third group (prior self-supervised methods) is blank: their "
+        "values could not be read from the paper's text; fill them in "
+        "repro/reference/paper.yaml and rerun `python -m repro report`.")
     for k, t in out.items():
         _write_table(k, t)
     return out
@@ -159,7 +183,7 @@ def runtime_table(ref) -> dict | None:
     t = render("Runtime table (deterministic part): model cost per clip and per consumed frame",
                cols, rows, note=f"fvcore GFLOPs (1 multiply-add = 1) for one 2-s clip at batch 1; "
                f"{widths}. Measured ms per frame (preprocessing + CNN) on this machine: "
-               f"reports/timing/runtime_<size>.md (wall time is kept out of everything else). "
+               f"reports/timing/runtime/runtime_<size>.md (wall time is kept out of everything else). "
                f"Paper (Huo et al. 2021's Table 1, their hardware): IMRNet preprocessing "
                f"{lookup('runtime', 'IMRNet', 'UCF-101', 'preprocessing_s_per_video', ref)} s/video, "
                f"inference {lookup('runtime', 'IMRNet', 'UCF-101', 'inference_ms_per_video', ref)} "
@@ -309,7 +333,7 @@ def build_report(params_path: str = "params.yaml") -> dict:
     t4 = table4()
     extra = figures(res, params, ref)
     timing = {}
-    for p in sorted(TIMING_DIR.glob("runtime_*.json")):
+    for p in sorted((TIMING_DIR / "runtime").glob("runtime_*.json")):
         t = load_json(p)
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
@@ -326,7 +350,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         out = build_report(a.params)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, RuntimeError) as e:
         print(f"report: {e}", file=sys.stderr)
         return 1
     for c in out["claims"]:

@@ -35,9 +35,13 @@ def _fmt(r):
 
 
 def _all(verdicts):
+    """All parts hold -> holds; some contradicted and none holds -> contradicted; a claim with
+    untested parts cannot hold as a whole."""
     v = [x for x in verdicts if x != "not tested"]
     if not v:
         return "not tested"
+    if len(v) < len(verdicts) and all(x == "holds" for x in v):
+        return "inconclusive"
     if all(x == "holds" for x in v):
         return "holds"
     if any(x == "contradicted" for x in v) and not any(x == "holds" for x in v):
@@ -159,14 +163,17 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
         parts = []
         for size, t in sorted(timing.items()):
             pre = t["preprocessing_ms_per_frame"]
-            ratio = pre["flow"] / pre["compressed"]
-            parts.append((f"Farneback optical flow (OpenCV, CPU) vs reading motion vectors, ms per "
-                          f"frame at {size}px (the ratio is in reports/timing/runtime_{size}.md; "
-                          "the paper compares with TV-L1 flow, which is slower than Farneback)", "ratio >= 10" if ratio >= 10
-                          else "ratio < 10", "holds" if ratio >= 10 else "contradicted"))
+            ratio = pre["flow"] / pre["motion_vectors"]
+            parts.append((f"Farneback optical flow (OpenCV, CPU) vs reading the motion vectors, ms "
+                          f"per field at {size}px (the ratio is in reports/timing/runtime/runtime_{size}.md; "
+                          "the paper compares with TV-L1 flow, which is slower than Farneback)",
+                          "ratio >= 100" if ratio >= 100 else "ratio < 100",
+                          "holds" if ratio >= 100 else "inconclusive"))
         add("Motion vectors are orders of magnitude cheaper to get than optical flow", parts,
-            "holds when flow costs at least 10x as much per frame (a measured time: the exact "
-            "ratio is kept in reports/timing/, out of this file)")
+            "holds when flow costs at least 100x as much per field (two orders of magnitude); "
+            "below that inconclusive rather than contradicted, because Farneback is a fast flow "
+            "and the paper's comparison is with TV-L1 (a measured time: the exact ratio is kept "
+            "in reports/timing/, out of this file)")
     return out
 
 

@@ -71,7 +71,8 @@ def index_html(params, tabs: dict, t4: str, claims_md: str, extra: dict,
             "<p>Self-Supervised Learning of Compressed Video Representations (IMRNet, ICLR 2021), "
             "reproduced on this machine. Every number comes from this run's files "
             "(reports/metrics/); the paper's values from repro/reference/paper.yaml. Measured "
-            "times are kept apart: <a href=\"timing/\">reports/timing/</a>.</p>",
+            "times are kept apart in <a href=\"timing/runtime/\">reports/timing/</a> (written by a local "
+            "run, not committed: the runtime table's ms per frame and its chart are there).</p>",
             "<h2>Claims</h2>", _md_table_html(claims_md)]
     body.append("<h2>Tables</h2>")
     for k in ("table1_supervised", "table2_connections", "table3_selfsupervised", "table_runtime"):

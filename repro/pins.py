@@ -9,7 +9,7 @@ number outside its tolerance:
   (AVX2 vs AVX-512) sum in another order, which can flip a near-tie prediction;
 * training losses and accuracies: relative 2e-3 (absolute 2e-3 for accuracies), same reason;
 * runtime, as ratios measured within one run (IMRNet-R18 vs CoViAR ms per frame; Farneback flow
-  vs motion vectors ms per frame): within a factor of 3 of the pinned ratio (a shared machine).
+  vs motion vectors, ms per field): within a factor of 3 of the pinned ratio (a shared machine).
 
 Regenerate the pins (the accept switch): ``IMRNET_ACCEPT=1 make test`` (the regression test
 rewrites the file from its smoke run), or ``python -m repro pin`` after ``make repro PROFILE=smoke``.
@@ -32,14 +32,20 @@ def _j(path: Path) -> dict:
 
 
 def collect(workspace: str | Path = ".") -> dict:
-    """The pinned quantities of a finished pipeline run in ``workspace``."""
+    """The pinned quantities of a finished pipeline run in ``workspace`` (the runs its
+    params.yaml lists, nothing else lying in reports/metrics/)."""
+    import yaml
+
     w = Path(workspace)
+    params = yaml.safe_load((w / "params.yaml").read_text())
     out = {"finetune": {}, "pretrain": {}, "profile": {}, "runtime_ratios": {}}
-    for p in sorted((w / "reports/metrics/finetune").glob("*.json")):
+    for name in sorted(params["finetune"]["runs"]):
+        p = w / "reports/metrics/finetune" / f"{name}.json"
         m = _j(p)
         out["finetune"][p.stem] = {"top1": m["top1"], "top5": m["top5"], "n": m["n"],
                                    "train_loss": m["final"]["loss"]}
-    for p in sorted((w / "reports/metrics/pretrain").glob("*.json")):
+    for name in sorted(params["pretrain"]["runs"]):
+        p = w / "reports/metrics/pretrain" / f"{name}.json"
         m = _j(p)
         out["pretrain"][p.stem] = {k: v for k, v in m["final"].items()
                                    if k == "loss" or k.endswith("_loss") or k.endswith("_acc")}
@@ -47,7 +53,7 @@ def collect(workspace: str | Path = ".") -> dict:
     for t in prof["tables"]:
         out["profile"][str(t["size"])] = {r["model"]: {"gflops": r["gflops"], "params_m": r["params_m"]}
                                           for r in t["rows"]}
-    for p in sorted((w / "reports/timing").glob("runtime_*.json")):
+    for p in sorted((w / "reports/timing/runtime").glob("runtime_*.json")):
         t = _j(p)
         rows = {r["model"]: r for r in t["rows"]}
         cov = next(r for k, r in rows.items() if k.startswith("CoViAR"))
@@ -55,7 +61,7 @@ def collect(workspace: str | Path = ".") -> dict:
         out["runtime_ratios"][str(t["size"])] = {
             "imrnet_vs_coviar_total_ms_per_frame":
                 rows["IMRNet-R18"]["total_ms_per_frame"] / cov["total_ms_per_frame"],
-            "flow_vs_motion_vectors_ms_per_frame": pre["flow"] / pre["compressed"]}
+            "flow_vs_motion_vectors_ms_per_field": pre["flow"] / pre["motion_vectors"]}
     return out
 
 

@@ -1,6 +1,6 @@
 """The runtime table: parameters, GFLOPs and ms per frame (preprocessing + CNN) per model.
 
-    python -m imrnet.profile.runtime --size 224 [--i-width 64] [--out reports/runtime]
+    python -m imrnet.profile.runtime --size 224 [--i-width 64] [--out reports/timing]
     python -m imrnet.profile.runtime --size 64 --i-width 16 --res5-stride 1 --coviar-i-depth 18
 
 Every model sees one 2-s clip at batch 1 (eval mode, no gradients): IMRNet the compressed
@@ -15,6 +15,8 @@ built-in clip at the same size:
 
 * compressed: `read_compressed` (5 GOPs, every other P-frame) + `to_model_input`;
 * RGB: decoding all 60 frames (they depend on each other) and converting 30 to RGB;
+* motion vectors: `read_compressed` without residuals (per motion field: the counterpart of a
+  flow field);
 * flow: decoding + Farneback on consecutive frames for the 25 P-frame positions, plus the
   compressed reading for IMRNet + flow.
 
@@ -113,6 +115,9 @@ def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
         def compressed():
             to_model_input(read_compressed(path, num_gops=5))
 
+        def motion_vectors():  # the motion fields alone, as flow's counterpart
+            read_compressed(path, num_gops=5, with_residual=False)
+
         def rgb():
             with av.open(path) as c:
                 for k, f in enumerate(c.decode(video=0)):
@@ -131,8 +136,9 @@ def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
 
         c_ms = _median_ms(compressed, repeats) / 30  # reading cost per frame read
         f_clip = _median_ms(flow, repeats)  # 25 flow fields per clip
-        return {"compressed": c_ms, "rgb": _median_ms(rgb, repeats) / 30, "flow": f_clip / 25,
-                "compressed+flow": c_ms + f_clip / 30}
+        mv_ms = _median_ms(motion_vectors, repeats) / 25  # per motion field (25 per clip)
+        return {"compressed": c_ms, "motion_vectors": mv_ms, "rgb": _median_ms(rgb, repeats) / 30,
+                "flow": f_clip / 25, "compressed+flow": c_ms + f_clip / 30}
 
 
 def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
@@ -191,7 +197,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-r50", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--out", default="reports/runtime")
+    ap.add_argument("--out", default="reports/timing")
     a = ap.parse_args(argv)
     t = runtime_table(size=a.size, i_width=a.i_width, res5_stride=a.res5_stride,
                       coviar_i_depth=a.coviar_i_depth, depth50=not a.no_r50, repeats=a.repeats,

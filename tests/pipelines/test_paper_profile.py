@@ -24,6 +24,9 @@ def test_paper_profile_settings():
     t = PAPER["train"]
     assert t["data"]["crop"] == 224 and t["data"]["num_gops"] == 5 and t["data"]["flip"]
     assert PAPER["pretrain"]["budget"] == {"epochs": 20}
+    assert PAPER["pretrain"]["optim"]["warmup_epochs"] == 5
+    assert PAPER["finetune"]["optim"]["warmup_epochs"] == 30
+    assert PAPER["extract"]["fps"] == 30 and PAPER["launch"].startswith("torchrun")
     assert PAPER["pretrain"]["optim"]["batch_size"] == PAPER["finetune"]["optim"]["batch_size"] == 100
     ep = {r["dataset"]: R.run_budget(PAPER["finetune"], 1, r) for r in PAPER["finetune"]["runs"].values()}
     assert ep == {"ucf101": 500, "hmdb51": 300}
@@ -42,6 +45,7 @@ def test_paper_profile_dry_run(tmp_path):
     _copy_repo(tmp_path)
     (tmp_path / "params.yaml").write_text((ROOT / "profiles/paper.yaml").read_text())
     placeholders = ["data/raw/.placeholder", "reports/metrics/profile.json",
+                    "reports/timing/runtime/.placeholder",
                     "reports/metrics/pretrain/.placeholder", "reports/metrics/finetune/.placeholder"]
     placeholders += [f"data/mpeg4/{d}/index.json" for d in PAPER["extract"]["datasets"]]
     placeholders += [f"runs/pretrain/{k}/model.pt" for k in PAPER["pretrain"]["runs"]]
@@ -58,7 +62,7 @@ def test_paper_profile_dry_run(tmp_path):
     assert want <= set(ran)
     assert ran.index("fetch") < ran.index("extract") < ran.index("pretrain@pmsp_ctp") \
         < ran.index("finetune@imrnet-pmsp-ctp-ucf101") < ran.index("report")
-    assert "> torchrun --nproc_per_node 8 -m pipelines.pretrain pmsp_ctp" in r.stdout
+    assert "> torchrun --nproc_per_node 4 -m pipelines.pretrain pmsp_ctp" in r.stdout
     assert not (tmp_path / "data/raw/ucf101").exists()  # nothing ran
 
 

@@ -78,7 +78,8 @@ def test_runtime_table_small(tmp_path):
     assert rows["IMRNet-R18 no connection"]["params_m"] < rows["IMRNet-R18"]["params_m"]
     assert rows["IMRNet-R18 + flow"]["gflops"] > rows["IMRNet-R18"]["gflops"]
     assert rows["CoViAR (ResNet-18/18/18)"]["frames"] == 10
-    assert set(t["preprocessing_ms_per_frame"]) == {"compressed", "rgb", "flow", "compressed+flow"}
+    assert set(t["preprocessing_ms_per_frame"]) == {"compressed", "motion_vectors", "rgb", "flow",
+                                                   "compressed+flow"}
     md = format_markdown(t)
     assert "GFLOPs (fvcore, 1 MAC = 1)" in md and md.count("\n| ") == 10
     assert main(["--size", "32", "--i-width", "8", "--res5-stride", "1", "--coviar-i-depth", "18",
