@@ -101,7 +101,7 @@ def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, s
     rows, sources = [], []
     pre = res.params["pretrain"]["dataset"]
     for label, model, init, paper_row, absent in spec:
-        if pre != "kinetics400":
+        if pre != "kinetics400" and not label.endswith("(paper)"):
             label = label.replace("Kinetics supervised", f"supervised on {pre}")
         cells = {}
         for d in datasets or res.datasets:
