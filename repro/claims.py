@@ -135,14 +135,18 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
     if pmsp_pred is not None:
         lv = pmsp_pred["levels"]
         beat = sum(v["accuracy"] > max(v["chance"], v["majority"]) for v in lv.values())
-        v = "holds" if beat == len(lv) else ("contradicted" if beat == 0 else "inconclusive")
+        r = contrast_bootstrap([(1, pmsp_pred["video_margin"])])
         add("PMSP predictions beat chance",
-            [(f"{pmsp_pred['source']} on {pmsp_pred['n_videos']} test videos",
+            [(f"{pmsp_pred['source']} on {pmsp_pred['n_videos']} test videos, {len(lv)} levels",
               f"mean accuracy {pmsp_pred['mean_accuracy']:.3f} against chance "
-              f"{pmsp_pred['mean_chance']:.3f}; above both chance and the majority label on "
-              f"{beat} of {len(lv)} levels", v)],
-            "holds when every level beats both the uniform chance and always predicting the "
-            "most frequent label")
+              f"{pmsp_pred['mean_chance']:.3f} (majority label {pmsp_pred['mean_majority']:.3f}); "
+              f"margin over the better of the two, averaged over levels: "
+              f"{100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
+              f"{100 * r['ci'][1]:+.1f}] over {r['n']} videos; {beat} of {len(lv)} levels above "
+              "both", verdict(r))],
+            "a bootstrap over test videos of each video's accuracy minus the better of uniform "
+            "chance and always predicting the most frequent label, averaged over the levels; "
+            "holds when its 95% interval lies above 0")
     else:
         add("PMSP predictions beat chance", [("no PMSP pretraining in this profile", "", "not tested")])
     if prof is not None:

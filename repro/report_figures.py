@@ -187,6 +187,7 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
                                seed=int(params.get("seed", 0)))
     head, streams = model.heads["pmsp"], model.streams
     correct, total, counts = {}, {}, {}
+    per_video = []  # {level: fraction correct} of each video
     shown = []
     views = 0
     with torch.inference_mode():
@@ -196,8 +197,10 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
             xs = [x[k] if k in streams else torch.zeros_like(x[k])
                   for k in ("iframes", "motion", "residual")]
             logits = head(model.net(*xs)["maps"])
+            per_video.append({})
             for lv, lg in logits.items():
                 pred, y = lg.argmax(-1), x["pmsp"][lv]
+                per_video[-1][lv] = float((pred == y).float().mean())
                 correct[lv] = correct.get(lv, 0) + int((pred == y).sum())
                 total[lv] = total.get(lv, 0) + y.numel()
                 counts[lv] = counts.get(lv, 0) + np.bincount(y.flatten().numpy(),
@@ -215,7 +218,11 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
               for lv in head.levels}
     mean = {f"mean_{k}": float(np.mean([r[k] for r in levels.values()]))
             for k in ("accuracy", "chance", "majority")}
+    base = {lv: max(1.0 / (lv[0] * lv[0]), float(counts[lv].max() / total[lv])) for lv in head.levels}
+    margin = {f"{dataset}/{i}": float(np.mean([pv[lv] - base[lv] for lv in head.levels]))
+              for i, pv in enumerate(per_video)}
     return {"levels": levels, **mean, "n_videos": len(ds), "views_per_video": views,
+            "video_margin": margin,
             "model": str(model_path), "dataset": dataset, "subset": subset, "crop": size,
             "examples": shown}
 

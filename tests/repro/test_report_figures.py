@@ -74,7 +74,13 @@ def test_pmsp_predictions_accuracy_and_figures(pretrained, tmp_path):
     json.dumps({k: v for k, v in res.items() if k != "examples"})  # the metrics are plain JSON
     # deterministic
     again = pmsp_predictions(model, root, DATASET, max_videos=3, examples=2)
-    assert again["levels"] == res["levels"]
+    assert again["levels"] == res["levels"] and again["video_margin"] == res["video_margin"]
+    # per-video margins over the better of chance and the majority label: their mean is the
+    # level-averaged accuracy margin (equal windows per video and level)
+    m = res["video_margin"]
+    assert len(m) == 3 and all(-1 <= v <= 1 for v in m.values())
+    base = np.mean([max(lv["chance"], lv["majority"]) for lv in res["levels"].values()])
+    assert np.mean(list(m.values())) == pytest.approx(res["mean_accuracy"] - base)
     # examples: the centre crop's I-frames exactly as stored, labels and predictions per level
     ex = res["examples"]
     assert len(ex) == 2 and ex[0]["iframes"].shape == (5, 64, 64, 3)
