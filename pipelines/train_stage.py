@@ -11,19 +11,15 @@ times to ``reports/timing/<stage>/<run>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from imrnet.train import CheckpointMismatch, finetune, pretrain
+from repro.results import read_jsonl
 
 from .runs import METRICS_DIR, TIMING_DIR, finetune_config, load_params, pretrain_config, write_json
-
-
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
 
 
 def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
@@ -38,7 +34,7 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
     summary = {"run": name, "stage": stage, "arch": res["params"]["arch"],
                "dataset": cfg["data"]["dataset"], "epochs": cfg["optim"]["epochs"],
                "params_hash": res["params_hash"], "final": res["train"],
-               "curve": _rows(out / "metrics.jsonl")}
+               "curve": read_jsonl(out / "metrics.jsonl")}
     if stage == "pretrain":
         summary["tasks"] = cfg["tasks"]
     else:
@@ -49,7 +45,7 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
                        videos=t["videos"], classes=res["classes"])
     write_json(METRICS_DIR / stage / f"{name}.json", summary)
     write_json(TIMING_DIR / stage / f"{name}.json",
-               {"run": name, "wall_s": round(wall, 2), "epochs": _rows(out / "timing.jsonl")})
+               {"run": name, "wall_s": round(wall, 2), "epochs": read_jsonl(out / "timing.jsonl")})
     return summary
 
 

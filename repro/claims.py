@@ -26,11 +26,16 @@ def _cmp(res, a, b, datasets=None):
     return paired_bootstrap(ca, cb)
 
 
+def _interval(r, videos="videos") -> str:
+    """"+6.4 points, 95% CI [-3.8, +16.7] over 78 videos" of a bootstrap result."""
+    return (f"{100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
+            f"{100 * r['ci'][1]:+.1f}] over {r['n']} {videos}")
+
+
 def _fmt(r):
     if r is None:
         return "not run in this profile", "not tested"
-    return (f"A - B = {100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
-            f"{100 * r['ci'][1]:+.1f}] over {r['n']} shared test videos "
+    return (f"A - B = {_interval(r, 'shared test videos')} "
             f"(A {100 * r['a_acc']:.1f}%, B {100 * r['b_acc']:.1f}%)", verdict(r))
 
 
@@ -89,8 +94,7 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
         r = contrast_bootstrap(terms)
         parts.append(("(IMRNet - CoViAR) from scratch minus (IMRNet - CoViAR) after Kinetics "
                       "supervised pretraining",
-                      f"{100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
-                      f"{100 * r['ci'][1]:+.1f}] over {r['n']} videos", verdict(r)))
+                      _interval(r), verdict(r)))
     else:
         parts.append(("gap contrast", "not run in this profile", "not tested"))
     add("Supervised pretraining narrows the gap between IMRNet and CoViAR", parts,
@@ -141,9 +145,7 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
               f"mean accuracy {pmsp_pred['mean_accuracy']:.3f} against chance "
               f"{pmsp_pred['mean_chance']:.3f} (majority label {pmsp_pred['mean_majority']:.3f}); "
               f"margin over the better of the two, averaged over levels: "
-              f"{100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
-              f"{100 * r['ci'][1]:+.1f}] over {r['n']} videos; {beat} of {len(lv)} levels above "
-              "both", verdict(r))],
+              f"{_interval(r)}; {beat} of {len(lv)} levels above both", verdict(r))],
             "a bootstrap over test videos of each video's accuracy minus the better of uniform "
             "chance and always predicting the most frequent label, averaged over the levels; "
             "holds when its 95% interval lies above 0")

@@ -4,7 +4,6 @@ pyramid drawn on a clip."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .results import read_jsonl  # noqa: E402
 
 __all__ = ["save_png", "training_curves", "runtime_chart", "ctp_figure", "pmsp_figure"]
 
@@ -30,12 +31,13 @@ def save_png(fig_or_image, path: str | Path) -> Path:
     return path
 
 
-def training_curves(runs: dict[str, str | Path], keys=("loss",), *, title: str = ""):
-    """One panel per metric key, one line per run (label -> metrics.jsonl), against epochs."""
+def training_curves(runs: dict[str, str | Path | list], keys=("loss",), *, title: str = ""):
+    """One panel per metric key, one line per run (label -> its ``metrics.jsonl``, or its rows
+    already read), against epochs."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for label, path in runs.items():
-            rows = [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+            rows = path if isinstance(path, list) else read_jsonl(path)
             pts = [(r["epoch"], r[key]) for r in rows if key in r]
             if pts:
                 ax.plot(*zip(*pts), marker="o", ms=3, label=label)

@@ -21,14 +21,12 @@ import json
 import math
 from pathlib import Path
 
+from .results import load_json
+
 __all__ = ["collect", "compare", "PIN_FILE", "write_pins"]
 
 PIN_FILE = Path("reports/pinned/smoke.json")
 RUNTIME_FACTOR = 3.0
-
-
-def _j(path: Path) -> dict:
-    return json.loads(path.read_text())
 
 
 def collect(workspace: str | Path = ".") -> dict:
@@ -41,20 +39,20 @@ def collect(workspace: str | Path = ".") -> dict:
     out = {"finetune": {}, "pretrain": {}, "profile": {}, "runtime_ratios": {}}
     for name in sorted(params["finetune"]["runs"]):
         p = w / "reports/metrics/finetune" / f"{name}.json"
-        m = _j(p)
+        m = load_json(p)
         out["finetune"][p.stem] = {"top1": m["top1"], "top5": m["top5"], "n": m["n"],
                                    "train_loss": m["final"]["loss"]}
     for name in sorted(params["pretrain"]["runs"]):
         p = w / "reports/metrics/pretrain" / f"{name}.json"
-        m = _j(p)
+        m = load_json(p)
         out["pretrain"][p.stem] = {k: v for k, v in m["final"].items()
                                    if k == "loss" or k.endswith("_loss") or k.endswith("_acc")}
-    prof = _j(w / "reports/metrics/profile.json")
+    prof = load_json(w / "reports/metrics/profile.json")
     for t in prof["tables"]:
         out["profile"][str(t["size"])] = {r["model"]: {"gflops": r["gflops"], "params_m": r["params_m"]}
                                           for r in t["rows"]}
     for p in sorted((w / "reports/timing/runtime").glob("runtime_*.json")):
-        t = _j(p)
+        t = load_json(p)
         rows = {r["model"]: r for r in t["rows"]}
         cov = next(r for k, r in rows.items() if k.startswith("CoViAR"))
         pre = t["preprocessing_ms_per_frame"]
@@ -65,18 +63,24 @@ def collect(workspace: str | Path = ".") -> dict:
     return out
 
 
+def _flat(d: dict) -> dict:
+    """{size: {name: v}} -> {"size/name": v}."""
+    return {f"{a}/{b}": v for a, inner in d.items() for b, v in inner.items()}
+
+
+def _matched(section: str, pins: dict, got: dict, bad: list):
+    """(key, pinned, measured) for every pinned key the run produced; the others are reported."""
+    for key, pin in pins.items():
+        if key in got:
+            yield key, pin, got[key]
+        else:
+            bad.append(f"{section}/{key}: pinned but not produced by this run")
+
+
 def compare(pinned: dict, measured: dict) -> list[str]:
     """Every pinned number the measured run misses, as readable lines (empty: all match)."""
     bad = []
-
-    def missing(section, key):
-        bad.append(f"{section}/{key}: pinned but not produced by this run")
-
-    for name, pin in pinned["finetune"].items():
-        m = measured["finetune"].get(name)
-        if m is None:
-            missing("finetune", name)
-            continue
+    for name, pin, m in _matched("finetune", pinned["finetune"], measured["finetune"], bad):
         tol = 1.0 / max(1, pin["n"]) + 1e-9
         for k in ("top1", "top5"):
             if abs(m[k] - pin[k]) > tol:
@@ -85,31 +89,21 @@ def compare(pinned: dict, measured: dict) -> list[str]:
         if m["n"] != pin["n"]:
             bad.append(f"finetune/{name}: {m['n']} test videos, pinned {pin['n']}")
         if not math.isclose(m["train_loss"], pin["train_loss"], rel_tol=2e-3):
-            bad.append(f"finetune/{name} train_loss: {m['train_loss']:.6g}, pinned {pin['train_loss']:.6g}")
-    for name, pin in pinned["pretrain"].items():
-        m = measured["pretrain"].get(name)
-        if m is None:
-            missing("pretrain", name)
-            continue
+            bad.append(f"finetune/{name} train_loss: {m['train_loss']:.6g}, "
+                       f"pinned {pin['train_loss']:.6g}")
+    for name, pin, m in _matched("pretrain", pinned["pretrain"], measured["pretrain"], bad):
         for k, v in pin.items():
             ok = (abs(m.get(k, math.inf) - v) <= 2e-3 if k.endswith("_acc")
                   else math.isclose(m.get(k, math.inf), v, rel_tol=2e-3))
             if not ok:
                 bad.append(f"pretrain/{name} {k}: {m.get(k)}, pinned {v}")
-    for size, models in pinned["profile"].items():
-        for model, pin in models.items():
-            m = measured["profile"].get(size, {}).get(model)
-            if m is None:
-                missing("profile", f"{size}/{model}")
-            elif m != pin:
-                bad.append(f"profile/{size}/{model}: {m}, pinned {pin} (exact)")
-    for size, ratios in pinned["runtime_ratios"].items():
-        for k, v in ratios.items():
-            m = measured["runtime_ratios"].get(size, {}).get(k)
-            if m is None:
-                missing("runtime_ratios", f"{size}/{k}")
-            elif not v / RUNTIME_FACTOR <= m <= v * RUNTIME_FACTOR:
-                bad.append(f"runtime_ratios/{size}/{k}: {m:.3g}, pinned {v:.3g} (within x{RUNTIME_FACTOR:g})")
+    for key, pin, m in _matched("profile", _flat(pinned["profile"]), _flat(measured["profile"]), bad):
+        if m != pin:
+            bad.append(f"profile/{key}: {m}, pinned {pin} (exact)")
+    for key, v, m in _matched("runtime_ratios", _flat(pinned["runtime_ratios"]),
+                              _flat(measured["runtime_ratios"]), bad):
+        if not v / RUNTIME_FACTOR <= m <= v * RUNTIME_FACTOR:
+            bad.append(f"runtime_ratios/{key}: {m:.3g}, pinned {v:.3g} (within x{RUNTIME_FACTOR:g})")
     return bad
 
 

@@ -8,9 +8,14 @@ from pathlib import Path
 
 from .stats import correctness
 
-__all__ = ["Results", "load_json"]
+__all__ = ["Results", "load_json", "read_jsonl"]
 
 METRICS_DIR = Path("reports/metrics")
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The rows of a JSON-lines file such as a run's ``metrics.jsonl`` (blank lines skipped)."""
+    return [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
 
 
 def load_json(path: Path) -> dict:
