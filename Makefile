@@ -15,17 +15,20 @@ FORCE ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check $(TORCH_SPEC) 2> >(grep -v '^WARNING: Location' >&2)
-	$(PIP) install -q --disable-pip-version-check -e '.[dev]' 2> >(grep -v '^WARNING: Location' >&2)
+	$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2> >(grep -v '^WARNING: Location' >&2)
 	@touch $(STAMP)
 
 test: setup
 	$(PY) -m pytest -q
 
+# Speed: the pytest benchmarks (ratios measured in one run), then the runtime ratios against
+# reports/pinned/runtime.json (exit 3: the machine was too busy to tell; docs/reproducibility.md).
 bench: setup
 	$(PY) -m pytest -q tests/bench --benchmark-enable --benchmark-only -p no:cacheprovider -s
+	$(PY) -m repro bench --check
 
 # make repro [PROFILE=default|smoke|paper] [FORCE=1]: params.yaml becomes profiles/$(PROFILE).yaml,
 # then DVC runs what changed (FORCE=1: every stage, no run cache).

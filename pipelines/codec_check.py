@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from imrnet import reproducibility
 from imrnet.codec import encode_mpeg4, read_compressed
 from imrnet.data.synthetic import write_ffv1
 
@@ -52,7 +53,8 @@ def main() -> None:
     info = encode_mpeg4(OUT / "source.mkv", OUT / "clip.mp4", short_side=None,
                         gop_size=params["gop_size"], quality=params["quality"])
     metrics = {"params": params, "encoded": {k: v for k, v in info.to_dict().items() if k != "path"},
-               "encoded_sha256": hashlib.sha256((OUT / "clip.mp4").read_bytes()).hexdigest()}
+               "encoded_sha256": hashlib.sha256((OUT / "clip.mp4").read_bytes()).hexdigest(),
+               "reproducibility": reproducibility.record()}
     for mc in ("coviar", "exact"):
         clip = read_compressed(info.path, num_gops=params["num_gops"], mc=mc)
         metrics[mc] = {

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from imrnet import reproducibility
 from imrnet.profile.runtime import format_markdown, runtime_table
 
 from repro.figures import runtime_chart, save_png
@@ -45,14 +46,16 @@ def main(argv=None) -> int:
         tag = f"runtime_{t['size']}"
         d = TIMING_DIR / "runtime"
         d.mkdir(parents=True, exist_ok=True)
-        (d / f"{tag}.json").write_text(json.dumps(t, indent=1) + "\n")
+        (d / f"{tag}.json").write_text(json.dumps({**t, "machine": reproducibility.machine()},
+                                                  indent=1) + "\n")
         (d / f"{tag}.md").write_text(format_markdown(t))
         save_png(runtime_chart(t), d / f"{tag}.png")
         tables.append({**{k: t[k] for k in ("size", "i_width", "res5_stride", "coviar_i_depth")},
                        "rows": [{k: r[k] for k in ("model", "input", "frames", "params_m", "gflops",
                                                    "unsupported_ops")} for r in t["rows"]]})
         print(f"profile: {len(t['rows'])} models at {t['size']}x{t['size']}", file=sys.stderr)
-    write_json(METRICS_DIR / "profile.json", {"tables": tables})
+    write_json(METRICS_DIR / "profile.json",
+               {"tables": tables, "reproducibility": reproducibility.record()})
     return 0
 
 

@@ -326,7 +326,7 @@ def build_report(params_path: str = "params.yaml") -> dict:
         t = load_json(p)
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
-    md = claims_markdown(cl, params)
+    md = claims_markdown(cl, params, res.settings())
     (REPORTS / "claims.md").write_text(md)
     (REPORTS / "index.html").write_text(index_html(params, tabs, t4, md, extra, FIGURES))
     return {"claims": cl, "tables": sorted(tabs), "figures": sorted(p.name for p in FIGURES.glob("*.png"))}

@@ -34,6 +34,7 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
     summary = {"run": name, "stage": stage, "arch": res["params"]["arch"],
                "dataset": cfg["data"]["dataset"], "epochs": cfg["optim"]["epochs"],
                "params_hash": res["params_hash"], "final": res["train"],
+               "reproducibility": res["environment"]["reproducibility"],
                "curve": read_jsonl(out / "metrics.jsonl")}
     if stage == "pretrain":
         summary["tasks"] = cfg["tasks"]
@@ -45,7 +46,8 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
                        videos=t["videos"], classes=res["classes"])
     write_json(METRICS_DIR / stage / f"{name}.json", summary)
     write_json(TIMING_DIR / stage / f"{name}.json",
-               {"run": name, "wall_s": round(wall, 2), "epochs": read_jsonl(out / "timing.jsonl")})
+               {"run": name, "wall_s": round(wall, 2), "epochs": read_jsonl(out / "timing.jsonl"),
+                "machine": res["environment"]["machine"]})
     return summary
 
 

@@ -1,2 +1,3 @@
-"""The harness: seeding, params, paper reference numbers, tables, figures, claims (grows with the
-pipeline issue). Today it holds only the package marker."""
+"""The harness: params, paper reference numbers, tables, figures, claims, pins, benchmark checks."""
+
+import imrnet  # noqa: F401  (first: the CPU reproducibility mode, before NumPy loads)

@@ -2,7 +2,13 @@
 claims.md, index.html) from the existing run metrics, without training (`pipelines.report`).
 
 ``python -m repro pin``: after ``make repro PROFILE=smoke``, write this run's numbers to
-``reports/pinned/smoke.json`` (the regression tests' pins; `repro.pins`)."""
+``reports/pinned/smoke.json`` (the regression tests' pins; `repro.pins`).
+
+``python -m repro bench --check``: measure the runtime ratios and compare them with
+``reports/pinned/runtime.json`` (`repro.bench`; exit 3 when the machine was too busy to tell).
+
+``python -m repro crosscheck [--isa avx512] [--native]``: the smoke pipeline in a scratch copy
+under other kernel settings, and which pinned numbers move (`repro.crosscheck`)."""
 
 from __future__ import annotations
 
@@ -16,7 +22,28 @@ def main(argv=None) -> int:
     r = sub.add_parser("report", help="rebuild reports/ from reports/metrics and runs/")
     r.add_argument("--params", default="params.yaml")
     sub.add_parser("pin", help="pin the smoke run's numbers in reports/pinned/smoke.json")
+    b = sub.add_parser("bench", help="runtime ratios against reports/pinned/runtime.json")
+    g = b.add_mutually_exclusive_group()
+    g.add_argument("--check", action="store_true", help="compare with the pins (exit 1: moved; "
+                   "3: machine too busy to tell)")
+    g.add_argument("--accept", action="store_true", help="write the measured ratios as pins")
+    b.add_argument("--rounds", type=int, default=7)
+    c = sub.add_parser("crosscheck", help="the smoke pipeline under other kernel settings: which "
+                       "pinned numbers move")
+    c.add_argument("--isa", choices=("avx512", "avx2"), default="avx512")
+    c.add_argument("--native", action="store_true", help="with the reproducibility mode off")
+    c.add_argument("--workdir", help="a new folder for the scratch copy (default: a temporary one)")
     a = ap.parse_args(argv)
+    if a.cmd == "crosscheck":
+        from .crosscheck import main as crosscheck_main
+
+        return crosscheck_main(a.isa, a.native, a.workdir)
+    if a.cmd == "bench":
+        if a.rounds < 2:
+            ap.error("bench: --rounds must be at least 2 (the spread needs two)")
+        from .bench import main as bench_main
+
+        return bench_main(a.check, a.accept, a.rounds)
     if a.cmd == "pin":
         import yaml
 

@@ -183,7 +183,7 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
     return out
 
 
-def claims_markdown(cl: list[dict], params: dict) -> str:
+def claims_markdown(cl: list[dict], params: dict, settings: str = "") -> str:
     lines = ["# The paper's claims, checked", "",
              f"Profile **{params.get('profile_name', 'default')}**, datasets: "
              + ", ".join(dataset_label(d) for d in sorted({r['dataset'] for r in params['finetune']['runs'].values()}))
@@ -195,7 +195,7 @@ def claims_markdown(cl: list[dict], params: dict) -> str:
              "several parts holds when all hold. Every cell is one training seed "
              f"(seed {params['train'].get('seed', 0)}); the built-in data stands in for the "
              "paper's datasets and the budgets are far below the paper's, so a verdict here is "
-             "about this profile, not about the paper.", "",
+             "about this profile, not about the paper.", "", *([settings, ""] if settings else []),
              "| claim | verdict |", "|---|---|"]
     lines += [f"| {c['claim']} | **{c['verdict']}** |" for c in cl]
     for c in cl:

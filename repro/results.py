@@ -53,6 +53,27 @@ class Results:
         ds = {r["dataset"] for r in self.ft.values()}
         self.datasets = [d for d in order if d in ds] + sorted(ds - set(order))
 
+    def settings(self) -> str:
+        """One sentence on the CPU reproducibility settings the runs recorded
+        (`imrnet.reproducibility.record`), or which runs differ."""
+        recs = {}
+        for name, r in [*self.pre.items(), *self.ft.items()]:
+            recs.setdefault(json.dumps(r.get("reproducibility"), sort_keys=True), []).append(name)
+        if len(recs) > 1:
+            return ("Runs were made under different reproducibility settings: " + "; ".join(
+                f"{json.loads(k) and json.loads(k).get('mode', '?')}: {', '.join(sorted(v))}"
+                for k, v in sorted(recs.items())) + ".")
+        rec = json.loads(next(iter(recs), "null"))
+        if not rec:
+            return "The runs recorded no reproducibility settings."
+        libs = ", ".join(f"{k} {v}" for k, v in sorted(rec.get("libraries", {}).items()))
+        if rec.get("mode") != "avx2":
+            return (f"Numbers made with the reproducibility mode off ({rec.get('mode')}): they "
+                    f"hold on the machine that made them only ({libs}).")
+        return (f"Numbers made under the CPU reproducibility mode (kernels capped at AVX2, "
+                f"{rec['torch_threads']} torch threads; {libs}): the same bits on any x86-64 "
+                "machine with AVX2 (docs/reproducibility.md).")
+
     def run(self, model: str, init: str, dataset: str) -> dict | None:
         name = self.by_cell.get((model, init, dataset))
         return self.ft[name] if name else None

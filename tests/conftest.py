@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+import imrnet  # noqa: F401  (first: the CPU reproducibility mode caps NumPy's kernels at import)
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))

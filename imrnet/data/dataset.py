@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from repro.seeding import sample_rng
+from ..seeding import sample_rng
 
 from ..codec import probe_mpeg4, read_compressed, to_model_input
 from ..codec.normalize import normalize_motion

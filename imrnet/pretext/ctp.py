@@ -9,7 +9,7 @@ together, so the P-streams stay consistent with each other and lose only their c
 with the I-frames.
 
 The kind, the permutation and the RANDOM partner are drawn per sample from the sample's
-generator (seed, epoch, index; `repro.seeding.sample_rng`), never from the batch. A clip padded by
+generator (seed, epoch, index; `imrnet.seeding.sample_rng`), never from the batch. A clip padded by
 repeating its last GOP (a video shorter than T GOPs) can come out of SHUFFLE or SHIFT unchanged
 where only repeated GOPs swap places: rare label noise, not filtered.
 """

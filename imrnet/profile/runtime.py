@@ -43,7 +43,8 @@ from ..models import (build_coviar, build_flow_stream, build_imrnet, build_imrne
 from .flops import count_flops
 from .latency import measure_latency
 
-__all__ = ["model_specs", "preprocessing_ms_per_frame", "runtime_table", "format_markdown"]
+__all__ = ["model_specs", "preprocessing_ms_per_frame", "runtime_table", "format_markdown",
+           "ratio_rounds"]
 
 
 def model_specs(*, i_width=64, res5_stride=2, coviar_i_depth=152, depth50=True):
@@ -173,6 +174,35 @@ def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
             "coviar_i_depth": coviar_i_depth, "threads": torch.get_num_threads(),
             "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
             "preprocessing_ms_per_frame": pre, "rows": rows}
+
+
+def ratio_rounds(*, size: int = 64, i_width: int = 8, res5_stride: int = 1,
+                 coviar_i_depth: int = 18, rounds: int = 5, repeats: int = 3,
+                 warmup: int = 1) -> list[dict]:
+    """The two runtime ratios the harness tracks, measured ``rounds`` times in alternation (a
+    list of per-round dicts; their spread says how steady the machine was):
+
+    * ``imrnet_vs_coviar_total_ms_per_frame``: IMRNet-R18 over CoViAR, preprocessing + CNN;
+    * ``flow_vs_motion_vectors_ms_per_field``: Farneback flow over motion-vector reading.
+    """
+    torch.manual_seed(0)
+    specs = {name: (build, kind, frames) for name, build, kind, frames in
+             model_specs(i_width=i_width, res5_stride=res5_stride, coviar_i_depth=coviar_i_depth,
+                         depth50=False)}
+    cov = next(k for k in specs if k.startswith("CoViAR"))
+    nets = {k: specs[k][0]() for k in ("IMRNet-R18", cov)}
+    out = []
+    for _ in range(rounds):
+        pre = preprocessing_ms_per_frame(size, repeats)
+        total = {}
+        for k, net in nets.items():
+            _, kind, frames = specs[k]
+            lat = measure_latency(net, _inputs(kind, size), "cpu", frames=frames, warmup=warmup,
+                                  repeats=repeats)
+            total[k] = lat.ms_per_frame + pre[kind]
+        out.append({"imrnet_vs_coviar_total_ms_per_frame": total["IMRNet-R18"] / total[cov],
+                    "flow_vs_motion_vectors_ms_per_field": pre["flow"] / pre["motion_vectors"]})
+    return out
 
 
 def format_markdown(t: dict) -> str:

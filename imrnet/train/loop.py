@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro.seeding import environment, seed_everything
+from ..seeding import environment, seed_everything
 
 from ..data.dataset import CompressedClipDataset, collate_clips
 from ..data.extract import index_gop_size, load_index

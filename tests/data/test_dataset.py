@@ -106,7 +106,7 @@ def test_pmsp_from_all_pframes(records):
     # the labels are Algorithm 1's over all 11 P-frames of each GOP, after the same geometry
     from imrnet.codec import read_compressed
     from imrnet.data import transforms as T
-    from repro.seeding import sample_rng
+    from imrnet.seeding import sample_rng
     rng = sample_rng(2, 0, 1)
     clip = read_compressed(records[1].path, num_gops=5, pframe_stride=1, pad="repeat",
                            start_gop=int(rng.integers(3)))

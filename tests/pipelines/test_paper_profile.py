@@ -40,10 +40,9 @@ def test_paper_profile_dry_run(tmp_path):
     """`dvc repro --dry` of the paper profile lists every stage in order with its command. DVC's
     dry run still hashes every dependency, so the inputs upstream stages would write are laid
     down as empty placeholders first (nothing is trained or fetched)."""
-    from tests.regression.conftest import _copy_repo
+    from repro.crosscheck import scratch_copy
 
-    _copy_repo(tmp_path)
-    (tmp_path / "params.yaml").write_text((ROOT / "profiles/paper.yaml").read_text())
+    scratch_copy(ROOT, tmp_path, profile="paper")
     placeholders = ["data/raw/.placeholder", "reports/metrics/profile.json",
                     "reports/timing/runtime/.placeholder",
                     "reports/metrics/pretrain/.placeholder", "reports/metrics/finetune/.placeholder"]

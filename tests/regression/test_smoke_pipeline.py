@@ -1,11 +1,13 @@
 """Regression tests on the smoke profile's pipeline (run end to end by the fixture): every table,
 figure, claims.md and index.html is produced; a forced rerun with no run cache reproduces
 everything under reports/ (timing/ aside) byte for byte; the numbers match reports/pinned/
-within `repro.pins`' tolerances. ``IMRNET_ACCEPT=1`` rewrites the pins instead (accept switch)."""
+exactly (`repro.pins`: the CPU reproducibility mode makes them the same bits on any x86-64
+machine with AVX2). ``IMRNET_ACCEPT=1`` rewrites the pins instead (accept switch)."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import pytest
@@ -68,17 +70,21 @@ def test_numbers_match_the_pins(smoke_workspace):
 
 
 def test_pin_comparison_catches_changes(smoke_workspace):
-    """The comparison itself: a moved accuracy, a changed FLOP count and a runtime ratio far off
-    are each reported; the run against itself passes."""
+    """The comparison itself: a moved accuracy, a changed FLOP count, a training loss one ulp
+    off and a run made without the reproducibility mode are each reported; the run against
+    itself passes."""
     m = collect(smoke_workspace)
     assert compare(m, m) == []
+    assert set(m["modes"].values()) == {"avx2"}  # every run recorded the mode
     moved = json.loads(json.dumps(m))
     name = sorted(moved["finetune"])[0]
-    moved["finetune"][name]["top1"] += 2.0 / moved["finetune"][name]["n"]
+    moved["finetune"][name]["top1"] += 1.0 / moved["finetune"][name]["n"]
     size = sorted(moved["profile"])[0]
     model = sorted(moved["profile"][size])[0]
     moved["profile"][size][model]["gflops"] *= 1.0000001
-    r = moved["runtime_ratios"][size]
-    r["flow_vs_motion_vectors_ms_per_field"] *= 10
-    bad = compare(moved, m)
-    assert len(bad) == 3 and any("exact" in b for b in bad), bad
+    loss = moved["pretrain"]["pmsp"]["loss"]
+    moved["pretrain"]["pmsp"]["loss"] = math.nextafter(loss, math.inf)
+    moved["modes"]["finetune/" + name] = "native"
+    bad = compare(m, moved)
+    assert len(bad) == 4 and sum("exact" in b for b in bad) == 3, bad
+    assert any("native" in b for b in bad)
