@@ -11,6 +11,10 @@ in every GOP); a number resamples (the paper's 30).
 
 ``extract.flow``: the datasets whose Farneback optical flow the flow-stream baseline needs,
 computed once here (``<video>.flow.npz`` beside each video), never per epoch.
+
+``extract.verify`` (default ``sha256``): how a rerun checks the outputs it already has against
+the index before skipping them (``size`` is cheaper and misses a same-size change); a changed
+output is encoded again.
 """
 
 from __future__ import annotations
@@ -18,11 +22,25 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-import yaml
+from imrnet.data.extract import VERIFY, extract, merge_shards
 
-from imrnet.data.extract import extract, merge_shards
+from .params import ParamsError, check, load_section
+
+SPEC = {"src_root": ("str", True), "dst_root": ("str", True), "datasets": ("str-list", True),
+        "gop_size": ("int>=1", False), "quality": ("int>=1", False),
+        "short_side": ("int>=2?", False), "fps": ("number>0?", False), "size": ("size?", False),
+        "workers": ("int>=1", False), "max_failed_fraction": ("fraction", False),
+        "flow": ("names?", False), "verify": ("choice:" + "|".join(VERIFY), False)}
+
+
+def load_params(path: str) -> dict:
+    """The ``extract`` section, checked (`ParamsError` names the key and the value)."""
+    p = check(f"{path}: extract", load_section(path, "extract"), SPEC)
+    extra = sorted(set(p.get("flow") or []) - set(p["datasets"]))
+    if extra:
+        raise ParamsError(f"{path}: extract.flow names {extra}, which extract.datasets lacks")
+    return p
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
@@ -53,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", type=int, default=None, help="join N shards' indexes")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
-    p = yaml.safe_load(Path(args.params).read_text())["extract"]
     try:
+        p = load_params(args.params)
         shard = _shard(args.shard)
-    except ValueError as e:
+    except ValueError as e:  # ParamsError included
         print(f"extract: {e}", file=sys.stderr)
         return 2
     for name in p["datasets"]:
@@ -78,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                         workers=int(p.get("workers", 1)), shard=shard,
                         max_failed_fraction=float(p.get("max_failed_fraction", 0.0)),
                         progress=not args.no_progress,
-                        flow=name in (p.get("flow") or []))
+                        flow=name in (p.get("flow") or []), verify=p.get("verify", "sha256"))
         except (RuntimeError, ValueError) as e:
             print(f"extract {name}: {e}", file=sys.stderr)
             return 1

@@ -21,13 +21,45 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from imrnet.data import hmdb51, kinetics400, synthetic, ucf101
 from imrnet.data.fetch import FetchError, download, extract_archives, link_local, safe_extract
 from imrnet.data.records import DatasetError
 
+from .params import ParamsError, check, load_section
+
 ADAPTERS = {"ucf101": ucf101, "hmdb51": hmdb51, "kinetics400": kinetics400}
+_ARCHIVE = {"url": ("str", True), "sha256": ("str", True), "archive": ("str", False)}
+SPECS = {
+    "synthetic": {"kind": ("str", True), "seed": ("int>=0", False), "width": ("int>=16", True),
+                  "height": ("int>=16", True), "frames": ("int>=1", False),
+                  "scale": ("number>0", False)},
+    "local": {"kind": ("str", True), "path": ("str", True)},
+    "url": {"kind": ("str", True), "archives": ("list?", False), "nested": ("bool", False),
+            **{k: (t, False) for k, (t, _) in _ARCHIVE.items()}},
+}
+
+
+def load_params(path: str) -> dict:
+    """The ``fetch`` section, every dataset entry checked for its kind (`ParamsError` names the
+    dataset, the key and the value)."""
+    p = check(f"{path}: fetch", load_section(path, "fetch"),
+              {"root": ("str", False), "datasets": ("dict", True)})
+    for name, entry in p["datasets"].items():
+        where = f"{path}: fetch.datasets.{name}"
+        if not isinstance(entry, dict) or entry.get("kind") not in SPECS:
+            got = entry.get("kind") if isinstance(entry, dict) else entry
+            raise ParamsError(f"{where}.kind must be one of {', '.join(SPECS)}, got {got!r}")
+        check(where, entry, SPECS[entry["kind"]])
+        if entry["kind"] == "url":
+            archives = entry.get("archives") or [entry]
+            if not isinstance(archives, list) or not archives:
+                raise ParamsError(f"{where}.archives must be a non-empty list, got {archives!r}")
+            for i, a in enumerate(archives):
+                if not isinstance(a, dict):
+                    raise ParamsError(f"{where}.archives[{i}] must be a mapping, got {a!r}")
+                at = f"{where}.archives[{i}]" if entry.get("archives") else where
+                check(at, {k: a[k] for k in _ARCHIVE if k in a}, _ARCHIVE)
+    return p
 
 
 def fetch_one(name: str, entry: dict, root: Path, progress: bool = True) -> str:
@@ -64,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
-    params = yaml.safe_load(Path(args.params).read_text())["fetch"]
+    try:
+        params = load_params(args.params)
+    except ParamsError as e:
+        print(f"fetch: {e}", file=sys.stderr)
+        return 2
     root = Path(params.get("root", "data/raw"))
     root.mkdir(parents=True, exist_ok=True)
     for name, entry in params["datasets"].items():

@@ -309,10 +309,28 @@ def _gflops_chart(prof):
     return fig
 
 
+def missing_inputs(res: Results, params: dict) -> list[Path]:
+    """The files the report reads beyond the metrics (the extracted test index, the
+    pretrained weights its figures load) that are not on disk."""
+    root = Path(params["train"]["data"]["root"])
+    need = [root / res.datasets[0] / "index.json"] if res.datasets else []
+    for group in (("pmsp_ctp", "pmsp"), ("pmsp_ctp", "pmsp", "ctp")):
+        src = next((k for k in group if k in res.pre), None)
+        if src:
+            need.append(RUNS_DIR / "pretrain" / src / "model.pt")
+    return [p for p in dict.fromkeys(need) if not p.is_file()]
+
+
 def build_report(params_path: str = "params.yaml") -> dict:
     params = load_params(params_path)
     ref = load_reference()
     res = Results(params)
+    missing = missing_inputs(res, params)
+    if missing:  # checked before anything under reports/ is touched
+        raise ValueError(f"the report needs {', '.join(map(str, missing))}, which "
+                         f"{'is' if len(missing) == 1 else 'are'} not here (a fresh clone has "
+                         "the metrics but not the data and weights): run `make repro` first; "
+                         "nothing under reports/ was changed")
     for d in (TABLES, FIGURES):  # nothing stale from another profile
         shutil.rmtree(d, ignore_errors=True)
     tabs = tables(res, ref)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from imrnet.paths import Busy
 from imrnet.train import CheckpointMismatch, finetune, pretrain
 from repro.results import read_jsonl
 
@@ -59,7 +60,7 @@ def main(stage: str, argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         s = run_stage(stage, a.run, a.params)
-    except (CheckpointMismatch, ValueError, KeyError, OSError) as e:
+    except (CheckpointMismatch, ValueError, KeyError, OSError, Busy) as e:
         print(f"{stage} {a.run}: {e}", file=sys.stderr)
         return 1
     if not s:

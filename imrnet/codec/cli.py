@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from ..paths import refuse_overlap
 from .encode import encode_mpeg4, probe_mpeg4
 from .errors import VideoError
 
@@ -65,11 +66,20 @@ def _encode_one(src: str, dst: str, kw: dict) -> tuple[str, dict | None, str | N
 
 
 def _tree_jobs(src: Path, dst: Path, suffix: str) -> list[tuple[str, str]]:
-    jobs = []
+    """(source, output) pairs of a tree; ValueError when the trees overlap or two sources
+    would share one output (``clip.avi`` and ``clip.mkv``), before anything is written."""
+    refuse_overlap(src, dst, what="output folder")
+    jobs, by_out = [], {}
     for path in sorted(src.rglob("*")):
         if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
             out = (dst / path.relative_to(src)).with_suffix(suffix)
+            by_out.setdefault(str(out), []).append(str(path))
             jobs.append((str(path), str(out)))
+    clashes = {o: s for o, s in by_out.items() if len(s) > 1}
+    if clashes:
+        o, s = next(iter(sorted(clashes.items())))
+        raise ValueError(f"{len(clashes)} output(s) would be written by two sources, e.g. "
+                         f"{o} by {' and '.join(s)}; rename one of them")
     return jobs
 
 
@@ -161,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     kw = dict(gop_size=args.gop, short_side=args.short_side, size=args.size, fps=args.fps,
               quality=args.quality)
     if os.path.isdir(args.src):
-        s = encode_tree(args.src, args.dst, workers=args.workers, suffix=args.suffix,
-                        progress=not args.no_progress, **kw)
+        try:
+            s = encode_tree(args.src, args.dst, workers=args.workers, suffix=args.suffix,
+                            progress=not args.no_progress, **kw)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         n_fail = len(s["failed"])
         print(f"encoded {s['encoded']}, skipped {s['skipped']} (already done), failed {n_fail}"
               + (f": see {Path(args.dst) / FAILURES}" if n_fail else ""), file=sys.stderr)

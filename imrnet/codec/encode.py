@@ -21,6 +21,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..paths import refuse_overlap
 from .bitstream import parse_vol, parse_vop
 from .errors import CorruptVideoError, VideoError
 from .read import open_container, open_mpeg4
@@ -171,6 +172,9 @@ def encode_mpeg4(src: str | os.PathLike, dst: str | os.PathLike, *, gop_size: in
     suffix = Path(dst).suffix.lower()
     if suffix not in _CONTAINERS:
         raise ValueError(f"{dst}: unknown container suffix {suffix!r}; use one of {sorted(_CONTAINERS)}")
+    if os.path.isdir(dst):
+        raise ValueError(f"{dst}: is a directory; give the output file's path")
+    refuse_overlap(src, dst)
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     tmp = str(Path(dst).with_name(f".{Path(dst).stem}.part-{os.getpid()}{suffix}"))
 

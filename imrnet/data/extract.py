@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from ..codec import probe_mpeg4
+from ..paths import exclusive, refuse_overlap
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
@@ -94,7 +96,50 @@ def _sha(path: Path) -> str:
 
 def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike, *,
             encode: dict, workers: int = 1, shard: tuple[int, int] | None = None,
-            max_failed_fraction: float = 0.0, progress: bool = True, flow: bool = False) -> dict:
+            max_failed_fraction: float = 0.0, progress: bool = True, flow: bool = False,
+            verify: str = "sha256") -> dict:
+    """`_extract` under the dataset's lock (``<dst_root>/.<name>.lock``): a second run on the
+    same output is refused (`imrnet.paths.Busy`) instead of mixing its files in. The input
+    and output folders must be apart (`imrnet.paths.refuse_overlap`)."""
+    if verify not in VERIFY:
+        raise ValueError(f"verify must be one of {VERIFY}, got {verify!r}")
+    refuse_overlap(Path(src_root) / name, Path(dst_root) / name, what="extracted dataset")
+    with exclusive(dst_root, f"the extraction of {name}", name=name):
+        return _extract(name, src_root, dst_root, encode=encode, workers=workers, shard=shard,
+                        max_failed_fraction=max_failed_fraction, progress=progress, flow=flow,
+                        verify=verify)
+
+
+VERIFY = ("sha256", "size")
+
+
+def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, shas: dict) -> None:
+    """Delete the outputs that differ from what the previous index recorded (size, and with
+    ``verify="sha256"`` the hash), and their flow, so they are encoded again: a file changed on
+    disk after indexing would otherwise be skipped as done and read back as wrong pixels."""
+    prev = out / f"index{suffix}.json"
+    try:
+        rows = {r["path"]: r for r in json.loads(prev.read_text())} if prev.is_file() else {}
+    except (ValueError, KeyError, TypeError):
+        rows = {}  # an unreadable index: it is rewritten below, every output hashed again
+    for j, (_, dst) in zip(jobs, pairs):
+        row, d = rows.get(j["rel"]), Path(dst)
+        if row is None or not d.is_file():
+            continue
+        if d.stat().st_size == row.get("size", d.stat().st_size):
+            if verify == "size":
+                continue
+            shas[dst] = _sha(d)
+            if shas[dst] == row.get("sha256"):
+                continue
+        print(f"{d}: changed on disk since it was indexed; encoding it again", file=sys.stderr)
+        shas.pop(dst, None)
+        d.unlink()
+        flow_path(d).unlink(missing_ok=True)
+
+
+def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fraction, progress,
+             flow, verify) -> dict:
     """Encode (a shard of) dataset ``name`` and write its index; returns a summary.
 
     With ``flow``, the Farneback flow of every encoded video is computed once here
@@ -109,6 +154,9 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     jobs = shard_of(dataset_jobs(name, src_root, missing), shard)
     pairs = [(j["src"], str(out / j["rel"])) for j in jobs]
     reset_if_changed(out, {"encode": encode, "flow": bool(flow)})  # stale outputs never mix in
+    suffix = "" if shard is None else f".shard-{shard[0]}-of-{shard[1]}"
+    shas: dict = {}
+    _drop_changed(out, suffix, jobs, pairs, verify, shas)
     if shard is None or shard[0] == 0:
         (out / "missing.json").write_text(json.dumps(missing, indent=1) + "\n")
     _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name, **encode)
@@ -124,10 +172,10 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
         index.append({**{k: j[k] for k in ("video_id", "label", "class_name", "subsets")},
                       "path": j["rel"], "frames": info.frames, "gops": info.gops,
                       "gop_size": info.gop_size, "fps": info.fps, "width": info.width,
-                      "height": info.height, "sha256": _sha(Path(dst))})
+                      "height": info.height, "size": os.path.getsize(dst),
+                      "sha256": shas.get(dst) or _sha(Path(dst))})
         if flow:
             index[-1]["flow"] = str(flow_path(j["rel"]))
-    suffix = "" if shard is None else f".shard-{shard[0]}-of-{shard[1]}"
     (out / f"index{suffix}.json").write_text(json.dumps(index, indent=1) + "\n")
     report = out / f"encode-failures{suffix}.json"
     write_failures(report, failed)

@@ -14,7 +14,8 @@ import os
 import re
 from pathlib import Path
 
-from .records import DatasetError, VideoList, VideoRecord, check_split, check_subset, read_lines
+from .records import (DatasetError, VideoList, VideoRecord, check_split, check_subset,
+                      read_numbered_lines, safe_relative)
 
 __all__ = ["list_videos", "classes"]
 
@@ -58,10 +59,12 @@ def list_videos(root: str | os.PathLike, *, split: int = 1, subset: str = "train
         if not (root / name).is_dir():
             raise DatasetError(root / name, f"class folder listed by {files[name].name} is absent "
                                             f"(extract {name}.rar here)")
-        for ln in read_lines(files[name]):
+        for lineno, ln in read_numbered_lines(files[name]):
             parts = ln.split()
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
-                raise DatasetError(files[name], f"bad line {ln!r} (want '<video>.avi <0|1|2>')")
+                raise DatasetError(files[name], f"line {lineno}: bad line {ln!r} (want "
+                                                "'<video>.avi <0|1|2>')")
+            safe_relative(files[name], f"line {lineno}", parts[0], single=True)
             if parts[1] != _TAG[subset]:
                 continue
             path = root / name / parts[0]

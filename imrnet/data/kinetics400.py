@@ -17,7 +17,7 @@ import csv
 import os
 from pathlib import Path
 
-from .records import DatasetError, VideoList, VideoRecord, check_subset
+from .records import DatasetError, VideoList, VideoRecord, check_subset, safe_relative
 
 __all__ = ["list_videos", "classes"]
 
@@ -39,6 +39,8 @@ def _rows(root: Path, subset: str) -> list[dict]:
                 row["time_start"], row["time_end"] = int(float(row["time_start"])), int(float(row["time_end"]))
             except (TypeError, ValueError):
                 raise DatasetError(path, f"line {i}: bad time_start/time_end {row}") from None
+            for key in ("label", "youtube_id"):  # both become parts of a path
+                safe_relative(path, f"line {i}", str(row[key] or ""), single=True)
             rows.append(row)
     return rows
 

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["VideoRecord", "VideoList", "DatasetError", "read_lines", "check_subset", "check_split"]
+__all__ = ["VideoRecord", "VideoList", "DatasetError", "read_lines", "read_numbered_lines",
+           "safe_relative", "check_subset", "check_split"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,26 @@ class DatasetError(ValueError):
 
 def read_lines(path: Path) -> list[str]:
     """Non-empty, stripped lines of a text file (CRLF or LF; UTF-8 with a BOM or Latin-1)."""
+    return [ln for _, ln in read_numbered_lines(path)]
+
+
+def safe_relative(listing: Path, where: str, entry: str, *, single: bool = False) -> str:
+    """``entry`` (a path a split or annotation file gives, relative to the dataset root) when it
+    stays inside the root: no absolute path, no ``..``, no NUL; with ``single``, one name (no
+    folder). Else a `DatasetError` naming the file and ``where`` (e.g. "line 12")."""
+    norm = entry.replace("\\", "/")
+    parts = norm.split("/")
+    bad = (not norm or "\0" in norm or norm.startswith("/") or ".." in parts
+           or (len(norm) > 1 and norm[1] == ":") or (single and len(parts) > 1))
+    if bad:
+        what = "a file name" if single else "a path inside the dataset root"
+        raise DatasetError(listing, f"{where}: entry {entry!r} is not {what} (refused: it "
+                                    "could read or write outside the dataset)")
+    return norm
+
+
+def read_numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """(1-based line number, stripped text) of the non-empty lines of a text file."""
     if not path.is_file():
         raise DatasetError(path, "missing split/annotation file (is the official download "
                                  "extracted next to the videos?)")
@@ -58,7 +79,7 @@ def read_lines(path: Path) -> list[str]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    return [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return [(i, ln.strip()) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
 
 
 def check_split(split: int, allowed=(1, 2, 3)) -> int:
@@ -78,7 +99,8 @@ def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -
 
     Stages resume by keeping finished files; after a change of params those files would be
     stale and silently mixed with new ones. A stamp of the params is kept in ``base``: when it
-    differs, ``base`` is deleted (it holds only this stage's outputs) and True is returned.
+    differs, ``base`` is deleted (it holds only this stage's outputs) and True is returned. A
+    non-empty ``base`` without a stamp was not made by a stage: `DatasetError`, nothing deleted.
     """
     import json
     import shutil
@@ -88,6 +110,9 @@ def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -
     text = json.dumps(params, sort_keys=True, indent=1) + "\n"
     f = base / stamp
     changed = base.is_dir() and (not f.is_file() or f.read_text() != text) and any(base.iterdir())
+    if changed and not f.is_file():
+        raise DatasetError(base, f"not empty and not made by this stage (no {stamp}); refusing "
+                                 "to delete it: move it away or choose another output folder")
     if changed:
         print(f"{base}: built with other params; rebuilding it", file=sys.stderr)
         shutil.rmtree(base)

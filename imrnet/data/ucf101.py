@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .records import DatasetError, VideoList, VideoRecord, check_split, check_subset, read_lines
+from .records import (DatasetError, VideoList, VideoRecord, check_split, check_subset, read_lines,
+                      read_numbered_lines, safe_relative)
 
 __all__ = ["list_videos", "classes"]
 
@@ -48,9 +49,9 @@ def list_videos(root: str | os.PathLike, *, split: int = 1, subset: str = "train
     label_of = {n: i for i, n in enumerate(names)}
     lst = root / LISTS / f"{subset}list{split:02d}.txt"
     records, missing, absent_classes = [], [], set()
-    for ln in read_lines(lst):
+    for lineno, ln in read_numbered_lines(lst):
         parts = ln.replace("\\", "/").split()
-        entry = parts[0]
+        entry = safe_relative(lst, f"line {lineno}", parts[0])
         folder = entry.split("/")[0]
         if folder not in label_of:
             raise DatasetError(lst, f"entry {entry!r}: class {folder!r} is not in classInd.txt")

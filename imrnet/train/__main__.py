@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from ..paths import Busy
 from .checkpoint import CheckpointMismatch
 from .loop import finetune, pretrain
 
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
         for item in a.set:
             _set(cfg, item)
         res = (pretrain if a.mode == "pretrain" else finetune)(cfg)
-    except (CheckpointMismatch, ValueError, KeyError, OSError) as e:
+    except (CheckpointMismatch, ValueError, KeyError, OSError, Busy) as e:
         print(f"{a.mode}: {e}", file=sys.stderr)
         return 1
     if "test" in res:

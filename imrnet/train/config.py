@@ -59,6 +59,37 @@ def _merge(base: dict, over: dict, path=()) -> dict:
     return out
 
 
+# (key path, kind, least allowed value): each checked by `_check_values` with a message that
+# names the key, the value and what is allowed. "int" refuses bools and floats with a fraction.
+_VALUES = [
+    (("seed",), "int", 0), (("micro_batches",), "int", 1),
+    (("data", "crop"), "int", 1), (("data", "num_gops"), "int", 1),
+    (("data", "pframe_stride"), "int", 1), (("data", "workers"), "int", 0),
+    (("data", "test_clips"), "int", 1), (("data", "split"), "int", 1),
+    (("optim", "lr"), "positive", None), (("optim", "momentum"), "number", 0),
+    (("optim", "weight_decay"), "number", 0), (("optim", "epochs"), "int", 1),
+    (("optim", "batch_size"), "int", 1), (("optim", "warmup_epochs"), "int", 0),
+    (("eval", "bootstrap"), "int", 0), (("eval", "batch_size"), "int", 1),
+]
+
+
+def _check_values(c: dict) -> None:
+    for path, kind, least in _VALUES:
+        v = c
+        for k in path:
+            v = v[k]
+        name = ".".join(path)
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if kind == "int":
+            if not number or v != int(v) or v < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+        elif kind == "positive":
+            if not number or not v > 0:
+                raise ValueError(f"{name} must be a number > 0, got {v!r}")
+        elif not number or v < least:
+            raise ValueError(f"{name} must be a number >= {least}, got {v!r}")
+
+
 def make_config(cfg: dict | None = None) -> dict:
     """Defaults overlaid with ``cfg``; unknown keys and bad values are errors naming the key."""
     cfg = cfg or {}
@@ -66,6 +97,7 @@ def make_config(cfg: dict | None = None) -> dict:
     if arch not in MODEL_DEFAULTS:
         raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
     c = _merge({**DEFAULTS, "model": MODEL_DEFAULTS[arch]}, cfg)
+    _check_values(c)
     o = c["optim"]
     for k in ("epochs", "batch_size"):
         if int(o[k]) < 1:
@@ -76,6 +108,8 @@ def make_config(cfg: dict | None = None) -> dict:
         raise ValueError("micro_batches must divide optim.batch_size")
     if isinstance(c["tasks"], str):
         c["tasks"] = [c["tasks"]]
+    if not isinstance(c["tasks"], list) or not all(isinstance(t, str) for t in c["tasks"]):
+        raise ValueError(f"tasks must be a list of task names, got {c['tasks']!r}")
     bad = [x for x in c["streams"] if x not in ("iframes", "motion", "residual")] or (
         [] if c["streams"] else ["(none)"])
     if bad:

@@ -16,6 +16,7 @@ bit for bit), ``model.pt`` (final weights and params), and for finetuning ``metr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -34,6 +35,7 @@ from ..data.dataset import CompressedClipDataset, collate_clips
 from ..data.extract import index_gop_size, load_index
 from ..evaluate.classify import evaluate_classification
 from ..models import build_coviar, build_imrnet, build_imrnet_flow
+from ..paths import exclusive
 from ..pretext.tasks import Pretext, build_heads, task_losses
 from ..pretext.tasks import check_weights
 from .checkpoint import CheckpointMismatch, load_checkpoint, save_atomic, save_checkpoint
@@ -161,7 +163,15 @@ def _cut_log(path: Path, epochs: int) -> None:
 
 
 def _run(cfg: dict, mode: str) -> dict:
+    """`_train` holding the run folder's lock (rank 0, the one that writes): a second run on
+    the same folder is refused (`imrnet.paths.Busy`), not interleaved."""
     cfg = make_config(cfg)
+    main = int(os.environ.get("RANK", "0")) == 0
+    with exclusive(cfg["out"], "this training run") if main else contextlib.nullcontext():
+        return _train(cfg, mode)
+
+
+def _train(cfg: dict, mode: str) -> dict:
     info = init_distributed()
     seed_everything(int(cfg["seed"]))
     d, m, o = cfg["data"], cfg["model"], cfg["optim"]
@@ -172,6 +182,9 @@ def _run(cfg: dict, mode: str) -> dict:
                       d["max_videos"])
     num_classes = len(records.classes)
     tasks = list(cfg["tasks"]) if mode == "pretrain" else []
+    if mode == "pretrain" and not tasks:
+        raise ValueError("tasks: pretraining needs at least one task (pmsp, ctp, ctp_binary, "
+                         "rotation, arrow_of_time, supervised); got []")
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
     n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])

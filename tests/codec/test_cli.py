@@ -49,3 +49,41 @@ def test_directory_form_reports_failures_and_resumes(tmp_path):
     assert (dst / "classA" / "one.mp4").stat().st_mtime_ns == before
     assert not (dst / "encode-failures.json").exists()
     assert not list(dst.rglob(".*part*"))
+
+
+def test_encoding_a_file_onto_itself_is_refused(tmp_path):
+    src = helpers.write_clip(tmp_path / "a.avi", helpers.sprite_frames(n=12)[0], codec="mpeg4",
+                             pix_fmt="yuv420p")
+    before = open(src, "rb").read()
+    r = _run("encode", src, src)
+    assert r.returncode == 2 and "is the input" in r.stderr
+    assert open(src, "rb").read() == before
+
+
+def test_encoding_into_an_existing_directory_is_refused_without_a_part_file(tmp_path):
+    src = helpers.write_clip(tmp_path / "a.mkv", helpers.sprite_frames(n=12)[0])
+    (tmp_path / "out.mp4").mkdir()
+    r = _run("encode", src, str(tmp_path / "out.mp4"))
+    assert r.returncode == 2 and "is a directory" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mkv", "out.mp4"]
+
+
+def test_two_sources_with_one_output_name_are_refused_before_writing(tmp_path):
+    """clip.avi and clip.mkv both map to clip.mp4: one used to overwrite the other silently."""
+    src = tmp_path / "videos"
+    src.mkdir()
+    helpers.write_clip(src / "clip.mkv", helpers.sprite_frames(n=12)[0])
+    helpers.write_clip(src / "clip.avi", helpers.sprite_frames(n=12, vx=2)[0], codec="mpeg4",
+                       pix_fmt="yuv420p")
+    r = _run("encode", str(src), str(tmp_path / "out"))
+    assert r.returncode == 2 and "written by two sources" in r.stderr and "clip.avi" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_tree_inside_the_source_tree_is_refused(tmp_path):
+    src = tmp_path / "videos"
+    src.mkdir()
+    helpers.write_clip(src / "one.mkv", helpers.sprite_frames(n=12)[0])
+    r = _run("encode", str(src), str(src / "encoded"))
+    assert r.returncode == 2 and "lies inside the input" in r.stderr
+    assert not (src / "encoded").exists()

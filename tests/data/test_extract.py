@@ -151,3 +151,60 @@ def test_flow_computed_once_at_extraction(tmp_path, raw):
     assert t["flow"].shape == t["motion"].shape == (3, 2, 10, 32, 32)
     with pytest.raises(ValueError, match="flow file"):
         load_flow(flow_path(out / "nothing.mp4"), [0])
+
+
+def test_dst_root_equal_to_src_root_is_refused_and_the_source_kept(tmp_path, raw, capsys):
+    """dst_root == src_root used to take the stamp check's "rebuilding" branch and delete the
+    whole source dataset."""
+    before = _tree(raw)
+    assert stage.main(["--params", _params(tmp_path, raw, raw), "--no-progress"]) == 1
+    assert "is the input" in capsys.readouterr().err
+    assert _tree(raw) == before
+
+
+def test_dst_inside_the_source_is_refused(tmp_path, raw, capsys):
+    inner = raw / "synthetic-hmdb" / "out"
+    assert stage.main(["--params", _params(tmp_path, raw, inner), "--no-progress"]) == 1
+    assert "lies inside the input" in capsys.readouterr().err and not inner.exists()
+
+
+def test_a_folder_the_stage_did_not_make_is_never_deleted(tmp_path, raw, capsys):
+    dst = tmp_path / "foreign"
+    (dst / "synthetic-hmdb").mkdir(parents=True)
+    (dst / "synthetic-hmdb" / "thesis.tex").write_text("years of work")
+    assert stage.main(["--params", _params(tmp_path, raw, dst), "--no-progress"]) == 1
+    assert "not made by this stage" in capsys.readouterr().err
+    assert (dst / "synthetic-hmdb" / "thesis.tex").read_text() == "years of work"
+
+
+def test_a_second_extract_on_the_same_output_is_refused_while_the_first_runs(tmp_path, raw,
+                                                                              capsys):
+    from imrnet.paths import exclusive
+
+    dst = tmp_path / "locked"
+    with exclusive(dst, "an extraction", name="synthetic-hmdb"):  # the first run, still going
+        assert stage.main(["--params", _params(tmp_path, raw, dst), "--no-progress"]) == 1
+    assert "another process" in capsys.readouterr().err
+    assert not (dst / "synthetic-hmdb").exists()
+    assert stage.main(["--params", _params(tmp_path, raw, dst), "--no-progress"]) == 0  # released
+
+
+@pytest.mark.parametrize("change", ["append", "flip"])
+def test_an_output_changed_after_indexing_is_encoded_again(tmp_path, raw, capsys, change):
+    """An extracted .mp4 changed on disk used to be skipped as finished (and re-indexed with
+    its new hash): the rerun checks it against the index and encodes it again."""
+    dst = tmp_path / "v"
+    params = _params(tmp_path, raw, dst)
+    assert stage.main(["--params", params, "--no-progress"]) == 0
+    before = _tree(dst)
+    row = json.loads((dst / "synthetic-hmdb" / "index.json").read_text())[0]
+    video = dst / "synthetic-hmdb" / row["path"]
+    data = bytearray(video.read_bytes())
+    if change == "append":
+        data += b"\0" * 100
+    else:
+        data[len(data) // 2] ^= 0xFF
+    video.write_bytes(bytes(data))
+    assert stage.main(["--params", params, "--no-progress"]) == 0
+    assert "changed on disk since it was indexed" in capsys.readouterr().err
+    assert _tree(dst) == before  # the same bytes as the first encode, the same index

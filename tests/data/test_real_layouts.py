@@ -181,3 +181,36 @@ def test_extraction_over_official_layouts(tmp_path, ucf_root, tiny_video):
     (lists / "trainlist02.txt").write_text("Nope/v_Nope_g01_c01.avi 9\n")
     with pytest.raises(DatasetError):
         extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
+
+
+@pytest.mark.parametrize("entry", ["ApplyEyeMakeup/../../../x/victim.avi",
+                                   "/etc/ApplyEyeMakeup.avi", "ApplyEyeMakeup\\..\\..\\victim.avi"])
+def test_ucf101_refuses_entries_that_leave_the_root(ucf_root, tiny_video, entry):
+    """A split entry with ``..`` (or absolute) would make extract read outside the dataset and
+    write outside dst_root: refused with the file and the line number."""
+    (ucf_root.parent / "x").mkdir(exist_ok=True)
+    _put(ucf_root.parent / "x" / "victim.avi", tiny_video)
+    lst = ucf_root / "ucfTrainTestlist" / "trainlist01.txt"
+    lst.write_bytes(lst.read_bytes() + f"{entry} 1\r\n".encode())
+    with pytest.raises(DatasetError, match=r"trainlist01.txt: line 4: entry .* outside"):
+        ucf101.list_videos(ucf_root)
+
+
+def test_hmdb51_refuses_entries_that_leave_the_class_folder(hmdb_root):
+    f = hmdb_root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt"
+    f.write_text(f.read_text() + "../brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi 1\n")
+    with pytest.raises(DatasetError, match=r"cartwheel_test_split1.txt: line 3: entry .* file name"):
+        hmdb51.list_videos(hmdb_root)
+
+
+@pytest.mark.parametrize("field,value", [("label", "../../escape"), ("youtube_id", "../x")])
+def test_kinetics400_refuses_path_fields_that_leave_the_root(tmp_path, field, value):
+    k = tmp_path / "k400"
+    (k / "annotations").mkdir(parents=True)
+    (k / "train").mkdir()
+    row = {"label": "abseiling", "youtube_id": "-abc", "time_start": "1", "time_end": "11"}
+    row[field] = value
+    (k / "annotations" / "train.csv").write_text(
+        "label,youtube_id,time_start,time_end\n" + ",".join(row.values()) + "\n")
+    with pytest.raises(DatasetError, match=r"train.csv: line 2: entry .* file name"):
+        kinetics400.list_videos(k)

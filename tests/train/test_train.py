@@ -237,3 +237,35 @@ def test_imrnet_flow_finetune(tmp_path_factory, tmp_path):
     res = finetune(_cfg(d / "mp4", tmp_path / "flow", arch="imrnet_flow", tasks=[],
                         model={"i_width": 8, "flow_width": 4}, optim={"epochs": 1}))
     assert res["test"]["n"] == 12 and 0 <= res["test"]["top1"] <= 1
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_runs(tiny_data, tmp_path):
+    from imrnet.paths import Busy, exclusive
+
+    out = tmp_path / "busy"
+    with exclusive(out, "a training run"):  # the first run, still going
+        with pytest.raises(Busy, match="another process"):
+            pretrain(_cfg(tiny_data, out, optim={"epochs": 1}, tasks=["ctp"]))
+    assert not (out / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("over,msg", [
+    ({"data": {"crop": 0}}, "data.crop must be an integer >= 1, got 0"),
+    ({"data": {"num_gops": 0}}, "data.num_gops must be an integer >= 1, got 0"),
+    ({"data": {"workers": "two"}}, "data.workers must be an integer >= 0, got 'two'"),
+    ({"optim": {"lr": "fast"}}, "optim.lr must be a number > 0, got 'fast'"),
+    ({"optim": {"batch_size": 2.5}}, "optim.batch_size must be an integer >= 1, got 2.5"),
+    ({"seed": True}, "seed must be an integer >= 0, got True"),
+    ({"tasks": [3]}, "tasks must be a list of task names, got [3]"),
+])
+def test_bad_values_name_the_key_value_and_what_is_allowed(over, msg):
+    from imrnet.train.config import make_config
+
+    with pytest.raises(ValueError) as e:
+        make_config(over)
+    assert str(e.value) == msg
+
+
+def test_pretraining_with_no_task_is_refused(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="pretraining needs at least one task"):
+        pretrain(_cfg(tiny_data, tmp_path / "none", tasks=[]))

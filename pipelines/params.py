@@ -1,0 +1,96 @@
+"""Loading a stage's params section and checking its values: every error names the file, the
+key, the value and what is allowed (no KeyError or TypeError reaches a user).
+
+A spec maps each key to (kind, required); kinds:
+``str``, ``int>=N``, ``number>=N``, ``number>0``, ``fraction`` (a number in [0, 1]), ``bool``,
+``str-list`` (a non-empty list of strings), ``names`` (a list of strings, maybe empty), ``size`` ([width, height], positive integers),
+``dict`` (a non-empty mapping), ``choice:a|b``; a trailing ``?`` allows null.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+__all__ = ["ParamsError", "load_section", "check"]
+
+
+class ParamsError(ValueError):
+    """A params file without a section, or a value outside what its key allows."""
+
+
+def load_section(path: str | Path, name: str) -> dict:
+    """``name``'s section of the params file at ``path`` (a mapping), else `ParamsError`."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict) or name not in data:
+        raise ParamsError(f"{path}: no {name!r} section")
+    if not isinstance(data[name], dict):
+        raise ParamsError(f"{path}: {name} must be a mapping, got {data[name]!r}")
+    return data[name]
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _ok(kind: str, v) -> tuple[bool, str]:
+    """(is ``v`` of ``kind``, what the kind allows in words)."""
+    if kind == "str":
+        return isinstance(v, str) and v != "", "a non-empty string"
+    if kind.startswith("int>="):
+        least = int(kind[5:])
+        return _number(v) and v == int(v) and v >= least, f"an integer >= {least}"
+    if kind.startswith("number>="):
+        least = float(kind[8:])
+        return _number(v) and v >= least, f"a number >= {least:g}"
+    if kind == "number>0":
+        return _number(v) and v > 0, "a number > 0"
+    if kind == "fraction":
+        return _number(v) and 0 <= v <= 1, "a number in [0, 1]"
+    if kind == "bool":
+        return isinstance(v, bool), "true or false"
+    if kind == "list":
+        return isinstance(v, list), "a list"
+    if kind == "names":
+        return (isinstance(v, list) and all(isinstance(x, str) for x in v),
+                "a list of names")
+    if kind == "str-list":
+        return (isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v),
+                "a non-empty list of names")
+    if kind == "size":
+        return (isinstance(v, list) and len(v) == 2
+                and all(_number(x) and x == int(x) and x > 0 for x in v),
+                "[width, height] in pixels")
+    if kind == "dict":
+        return isinstance(v, dict) and bool(v), "a non-empty mapping"
+    if kind.startswith("choice:"):
+        options = kind[7:].split("|")
+        return v in options, f"one of {', '.join(options)}"
+    raise AssertionError(f"unknown kind {kind!r}")
+
+
+def check(where: str, values: dict, spec: dict[str, tuple[str, bool]]) -> dict:
+    """``values`` when every key of ``spec`` holds (``where`` prefixes the messages, e.g.
+    "params.yaml: extract"); unknown keys are errors too."""
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise ParamsError(f"{where}: unknown key(s) {unknown}; known: {sorted(spec)}")
+    for key, (kind, required) in spec.items():
+        if key not in values:
+            if required:
+                raise ParamsError(f"{where}.{key}: missing (it must be {_ok(kind.rstrip('?'), None)[1]})")
+            continue
+        v = values[key]
+        if v is None and kind.endswith("?"):
+            continue
+        good, allowed = _ok(kind.rstrip("?"), v)
+        if not good:
+            raise ParamsError(f"{where}.{key} must be {allowed}, got {v!r}")
+    return values
