@@ -28,7 +28,7 @@ from imrnet.data.extract import VERIFY, extract, merge_shards
 from .params import ParamsError, check, load_section
 
 SPEC = {"src_root": ("str", True), "dst_root": ("str", True), "datasets": ("str-list", True),
-        "gop_size": ("int>=1", False), "quality": ("int>=1", False),
+        "gop_size": ("int>=1", False), "quality": ("int:1..31", False),
         "short_side": ("int>=2?", False), "fps": ("number>0?", False), "size": ("size?", False),
         "workers": ("int>=1", False), "max_failed_fraction": ("fraction", False),
         "flow": ("names?", False), "verify": ("choice:" + "|".join(VERIFY), False)}
@@ -87,10 +87,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"extract {name}: {e}", file=sys.stderr)
                 return 1
             continue
-        enc = {"gop_size": p.get("gop_size", 12), "quality": p.get("quality", 1),
-               "fps": p.get("fps"), "short_side": p.get("short_side")}
+        enc = {"gop_size": int(p.get("gop_size", 12)), "quality": int(p.get("quality", 1)),
+               "fps": p.get("fps"),
+               "short_side": None if p.get("short_side") is None else int(p["short_side"])}
         if p.get("size"):
-            enc["size"] = tuple(p["size"])
+            enc["size"] = tuple(int(x) for x in p["size"])
         try:
             s = extract(name, p["src_root"], p["dst_root"], encode=enc,
                         workers=int(p.get("workers", 1)), shard=shard,

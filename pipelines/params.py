@@ -2,7 +2,7 @@
 key, the value and what is allowed (no KeyError or TypeError reaches a user).
 
 A spec maps each key to (kind, required); kinds:
-``str``, ``int>=N``, ``number>=N``, ``number>0``, ``fraction`` (a number in [0, 1]), ``bool``,
+``str``, ``int>=N``, ``int:A..B``, ``number>=N``, ``number>0``, ``fraction`` (a number in [0, 1]), ``bool``,
 ``str-list`` (a non-empty list of strings), ``names`` (a list of strings, maybe empty), ``size`` ([width, height], positive integers),
 ``dict`` (a non-empty mapping), ``choice:a|b``; a trailing ``?`` allows null.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
+from imrnet.train.config import as_int, as_number
 
 __all__ = ["ParamsError", "load_section", "check"]
 
@@ -36,24 +38,26 @@ def load_section(path: str | Path, name: str) -> dict:
     return data[name]
 
 
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _ok(kind: str, v) -> tuple[bool, str]:
     """(is ``v`` of ``kind``, what the kind allows in words)."""
     if kind == "str":
         return isinstance(v, str) and v != "", "a non-empty string"
     if kind.startswith("int>="):
-        least = int(kind[5:])
-        return _number(v) and v == int(v) and v >= least, f"an integer >= {least}"
+        least, n = int(kind[5:]), as_int(v)
+        return n is not None and n >= least, f"an integer >= {least}"
+    if kind.startswith("int:"):
+        lo, hi = (int(x) for x in kind[4:].split(".."))
+        n = as_int(v)
+        return n is not None and lo <= n <= hi, f"an integer in {lo}..{hi}"
     if kind.startswith("number>="):
-        least = float(kind[8:])
-        return _number(v) and v >= least, f"a number >= {least:g}"
+        least, n = float(kind[8:]), as_number(v)
+        return n is not None and n >= least, f"a finite number >= {least:g}"
     if kind == "number>0":
-        return _number(v) and v > 0, "a number > 0"
+        n = as_number(v)
+        return n is not None and n > 0, "a finite number > 0"
     if kind == "fraction":
-        return _number(v) and 0 <= v <= 1, "a number in [0, 1]"
+        n = as_number(v)
+        return n is not None and 0 <= n <= 1, "a number in [0, 1]"
     if kind == "bool":
         return isinstance(v, bool), "true or false"
     if kind == "list":
@@ -66,8 +70,7 @@ def _ok(kind: str, v) -> tuple[bool, str]:
                 "a non-empty list of names")
     if kind == "size":
         return (isinstance(v, list) and len(v) == 2
-                and all(_number(x) and x == int(x) and x > 0 for x in v),
-                "[width, height] in pixels")
+                and all((as_int(x) or 0) > 0 for x in v), "[width, height] in pixels")
     if kind == "dict":
         return isinstance(v, dict) and bool(v), "a non-empty mapping"
     if kind.startswith("choice:"):

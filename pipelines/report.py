@@ -360,6 +360,9 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError) as e:
         print(f"report: {e}", file=sys.stderr)
         return 1
+    except KeyError as e:
+        print(f"report: {a.params}: missing key {e}", file=sys.stderr)
+        return 1
     for c in out["claims"]:
         print(f"{c['verdict']:>13}  {c['claim']}", file=sys.stderr)
     print(f"report: {len(out['tables'])} tables, {len(out['figures'])} figures, reports/claims.md, "

@@ -20,7 +20,7 @@ from ..paths import exclusive, refuse_overlap
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
-from .records import DatasetError, VideoList, VideoRecord, reset_if_changed
+from .records import DatasetError, VideoList, VideoRecord, reset_if_changed, safe_relative
 
 __all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of", "load_index", "subset_tag",
            "index_gop_size"]
@@ -54,10 +54,11 @@ def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list
         idx = base / "index.json"
         if not idx.is_file():
             raise DatasetError(idx, "missing: run the fetch stage first")
+        rows = json.loads(idx.read_text())
         jobs = [{"video_id": r["video_id"], "label": r["label"], "class_name": r["class_name"],
                  "subsets": [r["subset"]], "src": str(base / r["path"]),
-                 "rel": str(Path(r["path"]).with_suffix(".mp4"))}
-                for r in json.loads(idx.read_text())]
+                 "rel": str(Path(safe_relative(idx, f"entry {i}", r["path"])).with_suffix(".mp4"))}
+                for i, r in enumerate(rows)]
         return sorted(jobs, key=lambda j: j["rel"])
     if name not in _REAL:
         raise ValueError(f"unknown dataset {name!r}")
@@ -103,8 +104,12 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     and output folders must be apart (`imrnet.paths.refuse_overlap`)."""
     if verify not in VERIFY:
         raise ValueError(f"verify must be one of {VERIFY}, got {verify!r}")
+    if not name.startswith("synthetic-") and name not in _REAL:
+        raise ValueError(f"unknown dataset {name!r}")
+    safe_relative(Path(src_root), "dataset name", name, single=True)
     refuse_overlap(Path(src_root) / name, Path(dst_root) / name, what="extracted dataset")
-    with exclusive(dst_root, f"the extraction of {name}", name=name):
+    lock = name if shard is None else f"{name}.shard-{shard[0]}-of-{shard[1]}"  # shards in parallel
+    with exclusive(dst_root, f"the extraction of {lock}", name=lock):
         return _extract(name, src_root, dst_root, encode=encode, workers=workers, shard=shard,
                         max_failed_fraction=max_failed_fraction, progress=progress, flow=flow,
                         verify=verify)
@@ -116,7 +121,9 @@ VERIFY = ("sha256", "size")
 def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, shas: dict) -> None:
     """Delete the outputs that differ from what the previous index recorded (size, and with
     ``verify="sha256"`` the hash), and their flow, so they are encoded again: a file changed on
-    disk after indexing would otherwise be skipped as done and read back as wrong pixels."""
+    disk after indexing would otherwise be skipped as done and read back as wrong pixels. The
+    hashes known here go to ``shas`` for the new index (with ``verify="size"``, the recorded
+    ones: nothing already indexed is hashed again)."""
     prev = out / f"index{suffix}.json"
     try:
         rows = {r["path"]: r for r in json.loads(prev.read_text())} if prev.is_file() else {}
@@ -127,7 +134,8 @@ def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, 
         if row is None or not d.is_file():
             continue
         if d.stat().st_size == row.get("size", d.stat().st_size):
-            if verify == "size":
+            if verify == "size" and row.get("sha256"):
+                shas[dst] = row["sha256"]  # trusted as recorded: no hashing at all
                 continue
             shas[dst] = _sha(d)
             if shas[dst] == row.get("sha256"):

@@ -32,6 +32,8 @@ def _split_files(root: Path, split: int) -> dict[str, Path]:
         raise DatasetError(d, "missing split folder (extract test_train_splits.rar here)")
     pat = re.compile(r"^(.+)_test_split([123])\.txt$")
     found = [(m.group(1), int(m.group(2)), p) for p in d.iterdir() if (m := pat.match(p.name))]
+    for c, _, p in found:  # the class name becomes a folder name
+        safe_relative(p, "class name from the file name", c, single=True)
     names = {c for c, _, _ in found}
     files = {c: p for c, s, p in found if s == split}
     if not files:

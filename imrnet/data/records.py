@@ -60,8 +60,8 @@ def safe_relative(listing: Path, where: str, entry: str, *, single: bool = False
     folder). Else a `DatasetError` naming the file and ``where`` (e.g. "line 12")."""
     norm = entry.replace("\\", "/")
     parts = norm.split("/")
-    bad = (not norm or "\0" in norm or norm.startswith("/") or ".." in parts
-           or (len(norm) > 1 and norm[1] == ":") or (single and len(parts) > 1))
+    bad = (not norm or "\0" in norm or norm.startswith("/") or ".." in parts or "." in parts
+           or "" in parts or (len(norm) > 1 and norm[1] == ":") or (single and len(parts) > 1))
     if bad:
         what = "a file name" if single else "a path inside the dataset root"
         raise DatasetError(listing, f"{where}: entry {entry!r} is not {what} (refused: it "

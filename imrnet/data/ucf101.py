@@ -52,6 +52,8 @@ def list_videos(root: str | os.PathLike, *, split: int = 1, subset: str = "train
     for lineno, ln in read_numbered_lines(lst):
         parts = ln.replace("\\", "/").split()
         entry = safe_relative(lst, f"line {lineno}", parts[0])
+        if entry.count("/") != 1:
+            raise DatasetError(lst, f"line {lineno}: entry {entry!r} is not <class>/<video>")
         folder = entry.split("/")[0]
         if folder not in label_of:
             raise DatasetError(lst, f"entry {entry!r}: class {folder!r} is not in classInd.txt")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 
 __all__ = ["DEFAULTS", "MODEL_DEFAULTS", "ARCHS", "make_config", "params_hash", "diff_params",
-           "NOT_HASHED"]
+           "NOT_HASHED", "as_int", "as_number"]
 
 DEFAULTS = {
     "seed": 0,
@@ -52,7 +53,10 @@ def _merge(base: dict, over: dict, path=()) -> dict:
             where = ".".join(path + (k,))
             raise ValueError(f"unknown training param {where!r}; known: "
                              f"{', '.join(sorted(base))}")
-        if isinstance(base[k], dict) and isinstance(v, dict) and k not in ("weights",):
+        if isinstance(base[k], dict) and not isinstance(v, dict):
+            where = ".".join(path + (k,))
+            raise ValueError(f"{where} must be a mapping, got {v!r}")
+        if isinstance(base[k], dict) and k not in ("weights",):
             out[k] = _merge(base[k], v, path + (k,))
         else:
             out[k] = copy.deepcopy(v)
@@ -73,21 +77,54 @@ _VALUES = [
 ]
 
 
+def as_int(v) -> int | None:
+    """``v`` as an int when it is one (an int, or a string of one), else None; a bool or a
+    float is not an integer here."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def as_number(v) -> float | None:
+    """``v`` as a finite number when it is one (YAML reads ``1e-4``, without a dot, as a
+    string: accepted, as ``float()`` always did), else None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            return None
+    if isinstance(v, (int, float)) and math.isfinite(v):
+        return v
+    return None
+
+
 def _check_values(c: dict) -> None:
     for path, kind, least in _VALUES:
         v = c
         for k in path:
             v = v[k]
         name = ".".join(path)
-        number = isinstance(v, (int, float)) and not isinstance(v, bool)
         if kind == "int":
-            if not number or v != int(v) or v < least:
+            n = as_int(v)
+            if n is None or n < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
         elif kind == "positive":
-            if not number or not v > 0:
-                raise ValueError(f"{name} must be a number > 0, got {v!r}")
-        elif not number or v < least:
-            raise ValueError(f"{name} must be a number >= {least}, got {v!r}")
+            n = as_number(v)
+            if n is None or not n > 0:
+                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+        else:
+            n = as_number(v)
+            if n is None or n < least:
+                raise ValueError(f"{name} must be a finite number >= {least}, got {v!r}")
 
 
 def make_config(cfg: dict | None = None) -> dict:

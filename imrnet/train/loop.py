@@ -166,6 +166,9 @@ def _run(cfg: dict, mode: str) -> dict:
     """`_train` holding the run folder's lock (rank 0, the one that writes): a second run on
     the same folder is refused (`imrnet.paths.Busy`), not interleaved."""
     cfg = make_config(cfg)
+    if mode == "pretrain" and not cfg["tasks"]:  # before anything is written
+        raise ValueError("tasks: pretraining needs at least one task (pmsp, ctp, ctp_binary, "
+                         "rotation, arrow_of_time, supervised); got []")
     main = int(os.environ.get("RANK", "0")) == 0
     with exclusive(cfg["out"], "this training run") if main else contextlib.nullcontext():
         return _train(cfg, mode)
@@ -182,9 +185,6 @@ def _train(cfg: dict, mode: str) -> dict:
                       d["max_videos"])
     num_classes = len(records.classes)
     tasks = list(cfg["tasks"]) if mode == "pretrain" else []
-    if mode == "pretrain" and not tasks:
-        raise ValueError("tasks: pretraining needs at least one task (pmsp, ctp, ctp_binary, "
-                         "rotation, arrow_of_time, supervised); got []")
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
     n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])

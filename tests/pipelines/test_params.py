@@ -15,6 +15,10 @@ GOOD_EXTRACT = {"src_root": "raw", "dst_root": "out", "datasets": ["synthetic-uc
 
 def _write(tmp_path, data) -> str:
     p = tmp_path / "params.yaml"
+    if "extract" in data:  # absolute roots, so "nothing written" is checked where it would be
+        data["extract"] = {**data["extract"], **{k: str(tmp_path / data["extract"][k])
+                                                 for k in ("src_root", "dst_root")
+                                                 if isinstance(data["extract"].get(k), str)}}
     p.write_text(yaml.safe_dump(data))
     return str(p)
 
@@ -26,6 +30,10 @@ def _write(tmp_path, data) -> str:
     ({"size": 340}, "extract.size must be [width, height] in pixels, got 340"),
     ({"flow": ["ucf101"]}, "extract.flow names ['ucf101'], which extract.datasets lacks"),
     ({"verify": "md5"}, "extract.verify must be one of sha256, size, got 'md5'"),
+    ({"quality": 40}, "extract.quality must be an integer in 1..31, got 40"),
+    ({"gop_size": 12.0}, "extract.gop_size must be an integer >= 1, got 12.0"),
+    ({"workers": float("inf")}, "extract.workers must be an integer >= 1, got inf"),
+    ({"max_failed_fraction": float("nan")}, "extract.max_failed_fraction must be a number in [0, 1], got nan"),
     ({"shortside": 128}, "unknown key(s) ['shortside']"),
 ])
 def test_extract_params(tmp_path, capsys, change, msg):
@@ -67,3 +75,12 @@ def test_the_profiles_pass_their_own_checks():
     for prof in sorted((root / "profiles").glob("*.yaml")):
         extract.load_params(str(prof))
         fetch.load_params(str(prof))
+
+
+def test_yaml_exponent_strings_still_count_as_numbers(tmp_path):
+    """PyYAML reads ``5e-4`` (no dot) as a string; float() always accepted it, so do the checks."""
+    from imrnet.train.config import make_config
+
+    path = _write(tmp_path, {"extract": {**GOOD_EXTRACT, "max_failed_fraction": "1e-2"}})
+    assert extract.load_params(path)["max_failed_fraction"] == "1e-2"
+    assert make_config({"optim": {"weight_decay": "5e-4", "lr": "1e-3"}})["optim"]["lr"] == "1e-3"

@@ -244,9 +244,9 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_runs(tiny_da
 
     out = tmp_path / "busy"
     with exclusive(out, "a training run"):  # the first run, still going
-        with pytest.raises(Busy, match="another process"):
+        with pytest.raises(Busy, match=rf"another process \(pid {os.getpid()}\)"):
             pretrain(_cfg(tiny_data, out, optim={"epochs": 1}, tasks=["ctp"]))
-    assert not (out / "checkpoint.pt").exists()
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing of the run written
 
 
 @pytest.mark.parametrize("over,msg", [
@@ -257,6 +257,10 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_runs(tiny_da
     ({"optim": {"batch_size": 2.5}}, "optim.batch_size must be an integer >= 1, got 2.5"),
     ({"seed": True}, "seed must be an integer >= 0, got True"),
     ({"tasks": [3]}, "tasks must be a list of task names, got [3]"),
+    ({"seed": float("inf")}, "seed must be an integer >= 0, got inf"),
+    ({"optim": {"lr": float("inf")}}, "optim.lr must be a finite number > 0, got inf"),
+    ({"data": 5}, "data must be a mapping, got 5"),
+    ({"data": {"crop": 224.0}}, "data.crop must be an integer >= 1, got 224.0"),
 ])
 def test_bad_values_name_the_key_value_and_what_is_allowed(over, msg):
     from imrnet.train.config import make_config
@@ -269,3 +273,4 @@ def test_bad_values_name_the_key_value_and_what_is_allowed(over, msg):
 def test_pretraining_with_no_task_is_refused(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="pretraining needs at least one task"):
         pretrain(_cfg(tiny_data, tmp_path / "none", tasks=[]))
+    assert not (tmp_path / "none").exists()
