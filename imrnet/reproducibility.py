@@ -3,8 +3,9 @@ with AVX2 (docs/reproducibility.md).
 
 Every numerical library the project uses picks its kernels by the CPU it finds, and those
 kernels sum in other orders or round otherwise (measured: five SGD steps of a small Conv3d net
-give other weights under each of the caps below). The mode caps each one at the AVX2 level and
-fixes torch's thread count, so an AVX-512 machine runs the kernels an AVX2 machine runs:
+give other weights under each torch cap below and each thread count; NumPy's, OpenCV's and
+FFmpeg's outputs change with their own paths). The mode caps each library at the AVX2 level and
+fixes the thread counts, so an AVX-512 machine runs the kernels an AVX2 machine runs:
 
 =====================  ==========================================  ===========================
 library                what picks the kernel                       cap
@@ -16,7 +17,8 @@ NumPy's ufuncs         ``NPY_DISABLE_CPU_FEATURES``                AVX-512 targe
 NumPy's OpenBLAS       ``OPENBLAS_CORETYPE``                       ``Haswell``
 OpenCV (Farneback)     ``OPENCV_CPU_DISABLE``                      AVX-512 off
 FFmpeg (encode/decode) ``av_force_cpu_flags`` (libavutil)          the AVX2-level flag set
-torch threads          ``torch.set_num_threads``                   ``IMRNET_THREADS`` (2)
+threads                ``torch.set_num_threads``, ``OMP/OPENBLAS/  ``IMRNET_THREADS`` (2)
+                       MKL_NUM_THREADS``
 =====================  ==========================================  ===========================
 
 numba's kernels (`imrnet.codec.kernels`) are exact integer code and need no cap.
@@ -25,9 +27,10 @@ The mode is applied when `imrnet` is imported (``imrnet/__init__.py``), before N
 torch compute anything, so every entry point has it: ``make repro``, the DVC stages,
 ``python -m imrnet.train``, the tests. ``IMRNET_CPU_MODE=native`` turns it off (every library
 picks its fastest kernels; numbers then hold only on the machine that made them).
-`check()` refuses to train when the mode was asked for but could not take effect (NumPy
-imported or torch used before `imrnet`, or a CPU without AVX2); `record()` is what every
-metrics file stores, the same on every machine where the mode holds.
+`check()` refuses to train (and the DVC stages refuse to start) when the mode was asked for but
+could not take effect (NumPy or OpenCV imported, or torch used, before `imrnet`; a CPU without
+AVX2 and FMA, where no cap is set at all); `record()` is what every metrics file stores, the
+same on every machine where the mode holds, and says so when it does not.
 
 On CUDA the mode promises nothing beyond deterministic algorithms (warn-only where 3D pooling
 backward has none): cuDNN and cuBLAS pick kernels by GPU model and library version.
@@ -39,7 +42,7 @@ import os
 import sys
 
 __all__ = ["MODE_VAR", "THREADS_VAR", "DEFAULT_THREADS", "KERNEL_CAPS", "mode", "threads",
-           "apply", "check", "record", "machine", "ReproducibilityError"]
+           "apply", "check", "problems", "record", "machine", "ReproducibilityError"]
 
 MODE_VAR = "IMRNET_CPU_MODE"
 THREADS_VAR = "IMRNET_THREADS"
@@ -104,29 +107,40 @@ def kernel_caps() -> dict[str, str]:
 
 
 KERNEL_CAPS = kernel_caps()
-_state = {"applied": False, "late": [], "ffmpeg": None}
+_state = {"applied": False, "late": [], "ffmpeg": None, "cpu": None}
 
 
-def _loaded_library(stem: str) -> str | None:
-    """Path of a shared library this process has mapped (Linux), e.g. PyAV's own libavutil."""
+def _cpu_has_avx2() -> bool | None:
+    """Whether the CPU has AVX2 and FMA (the level the caps select); None where /proc/cpuinfo
+    cannot tell (not Linux)."""
     try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                if f"/{stem}" in path and ".so" in path:
-                    return path
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), None)
     except OSError:
         return None
-    return None
+    return None if flags is None else {"avx2", "fma"} <= set(flags)
+
+
+def _loaded_library(stem: str, prefer: str = "") -> str | None:
+    """Path of a shared library this process has mapped (Linux): the one whose path contains
+    ``prefer`` if any (OpenCV bundles a libavutil of its own), else the first."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = [line.split()[-1] for line in f]
+    except OSError:
+        return None
+    found = list(dict.fromkeys(p for p in paths if f"/{stem}" in p and ".so" in p))
+    return next((p for p in found if prefer and prefer in p), found[0] if found else None)
 
 
 def _cap_ffmpeg() -> str:
     """Force libavutil's CPU flags to the AVX2 level (what the machine has of it)."""
     import ctypes
 
-    import av  # noqa: F401  (maps PyAV's libavutil)
+    import av  # (maps PyAV's libavutil)
 
-    path = _loaded_library("libavutil")
+    path = _loaded_library("libavutil", prefer=os.path.dirname(os.path.dirname(av.__file__)))
     if path is None:
         return "not capped (libavutil not found in this process)"
     lib = ctypes.CDLL(path)
@@ -137,21 +151,29 @@ def _cap_ffmpeg() -> str:
 
 
 def apply() -> None:
-    """Set the caps and the thread count (idempotent). Called by ``import imrnet``."""
-    if mode() != "avx2":
+    """Set the caps and the thread counts (idempotent). Called by ``import imrnet``."""
+    m, n = mode(), threads()  # bad values refused before anything is set
+    if m != "avx2":
         _state["applied"] = True
         return
-    # NumPy reads its caps when it loads: imported before this with other values, it keeps them.
-    numpy_vars = ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")
-    late = ["numpy"] if "numpy" in sys.modules and any(
-        os.environ.get(k) != KERNEL_CAPS[k] for k in numpy_vars) else []
+    _state["cpu"] = _cpu_has_avx2()
+    if _state["cpu"] is False:  # the caps would select instructions this CPU lacks
+        _state["applied"] = True
+        return
+    # NumPy (imported by torch too) reads its caps when it loads: imported before this with
+    # other values, it keeps them; OpenCV likewise.
+    late = [mod for mod, keys in (("numpy", ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")),
+                                  ("cv2", ("OPENCV_CPU_DISABLE",)))
+            if mod in sys.modules and any(os.environ.get(k) != KERNEL_CAPS[k] for k in keys)]
     for k, v in KERNEL_CAPS.items():
         os.environ[k] = v
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads()))
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[k] = str(n)
     import torch
 
-    torch.set_num_threads(threads())
-    _state.update(applied=True, late=late, ffmpeg=_cap_ffmpeg())
+    torch.set_num_threads(n)
+    _state.update(applied=True, late=sorted(set(_state["late"]) | set(late)),
+                  ffmpeg=_cap_ffmpeg())
 
 
 def _effective() -> dict:
@@ -169,33 +191,45 @@ def _effective() -> dict:
             "numpy": np.__version__}
 
 
-def check() -> None:
-    """Raise `ReproducibilityError` where the mode is asked for but does not hold."""
+def problems() -> list[str]:
+    """Why the mode does not hold in this process (empty: it holds, or it is off)."""
     if mode() != "avx2":
-        return
+        return []
     if not _state["applied"]:
         apply()
-    eff, problems = _effective(), []
+    if _state["cpu"] is False:
+        return ["this CPU lacks AVX2 or FMA, the level the mode selects; no cap was set"]
+    eff, out = _effective(), []
     if eff["torch_capability"] != "AVX2":
-        problems.append(f"torch runs its {eff['torch_capability']} kernels (torch computed "
-                        "before imrnet was imported, or the CPU lacks AVX2)")
-    if eff["numpy_avx512"] or _state["late"]:
-        problems.append("NumPy was imported before imrnet, so its AVX-512 kernels and "
-                        "OpenBLAS's core type could not be capped")
+        out.append(f"torch runs its {eff['torch_capability']} kernels (torch computed before "
+                   "imrnet was imported)")
+    if eff["numpy_avx512"] or "numpy" in _state["late"]:
+        out.append("NumPy was imported (directly or by torch) before imrnet, so its AVX-512 "
+                   "kernels and OpenBLAS's core type could not be capped")
+    if "cv2" in _state["late"]:
+        out.append("OpenCV was imported before imrnet, so its AVX-512 kernels could not be "
+                   "capped")
     if eff["torch_threads"] != threads():
-        problems.append(f"torch uses {eff['torch_threads']} threads, the mode {threads()}")
+        out.append(f"torch uses {eff['torch_threads']} threads, the mode {threads()}")
     if _state["ffmpeg"] != "capped":
-        problems.append(f"FFmpeg's CPU flags: {_state['ffmpeg']}")
-    if problems:
+        out.append(f"FFmpeg's CPU flags: {_state['ffmpeg']}")
+    return out
+
+
+def check() -> None:
+    """Raise `ReproducibilityError` where the mode is asked for but does not hold."""
+    problems_ = problems()
+    if problems_:
         raise ReproducibilityError(
             "the reproducibility mode (docs/reproducibility.md) does not hold: "
-            + "; ".join(problems) + f". Import imrnet first, or set {MODE_VAR}=native to run "
+            + "; ".join(problems_) + f". Import imrnet first, or set {MODE_VAR}=native to run "
             "without it (numbers then hold only on this machine).")
 
 
-def record() -> dict:
+def record(device: str = "cpu") -> dict:
     """The settings a metrics file records: identical on every machine where the mode holds
-    (the CPU it ran on goes to `machine`, kept out of anything compared byte for byte)."""
+    (the CPU it ran on goes to `machine`, kept out of anything compared byte for byte).
+    ``device``: where the numbers were computed; a CUDA run is never cross-machine."""
     import cv2
     import numba
     import numpy as np
@@ -206,10 +240,16 @@ def record() -> dict:
             "opencv": cv2.__version__, "numba": numba.__version__}
     if mode() == "native":
         return {"mode": "native", "cross_machine": False, "libraries": libs}
-    return {"mode": "avx2", "cross_machine": True, "kernel_caps": dict(sorted(KERNEL_CAPS.items())),
-            "ffmpeg_cpu_flags": "AVX2 level", "torch_threads": threads(), "libraries": libs,
-            "cuda": "not bit-reproducible across GPU models or library versions"
-            if torch.cuda.is_available() else None}
+    out = {"mode": "avx2", "cross_machine": True,
+           "kernel_caps": dict(sorted(KERNEL_CAPS.items())), "ffmpeg_cpu_flags": "AVX2 level",
+           "torch_threads": threads(), "libraries": libs}
+    bad = problems()
+    if bad:
+        out.update(cross_machine=False, problems=bad)
+    if str(device).startswith("cuda"):
+        out.update(cross_machine=False, device="cuda",
+                   cuda="not bit-reproducible across GPU models, drivers or library versions")
+    return out
 
 
 def machine() -> dict:

@@ -43,6 +43,8 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch, index])))
 
 
-def environment() -> dict:
-    """The reproducibility settings and the machine, for a run's metrics."""
-    return {"reproducibility": reproducibility.record(), "machine": reproducibility.machine()}
+def environment(device="cpu") -> dict:
+    """The reproducibility settings and the machine, for a run's metrics (``device``: where
+    its numbers were computed)."""
+    return {"reproducibility": reproducibility.record(str(device)),
+            "machine": reproducibility.machine()}

@@ -35,9 +35,15 @@ def main(argv=None) -> int:
     c.add_argument("--workdir", help="a new folder for the scratch copy (default: a temporary one)")
     a = ap.parse_args(argv)
     if a.cmd == "crosscheck":
+        import subprocess
+
         from .crosscheck import main as crosscheck_main
 
-        return crosscheck_main(a.isa, a.native, a.workdir)
+        try:
+            return crosscheck_main(a.isa, a.native, a.workdir)
+        except (OSError, ValueError, subprocess.SubprocessError) as e:
+            print(f"crosscheck: {e} (run it from the repository's root)", file=sys.stderr)
+            return 2
     if a.cmd == "bench":
         if a.rounds < 2:
             ap.error("bench: --rounds must be at least 2 (the spread needs two)")
@@ -54,7 +60,11 @@ def main(argv=None) -> int:
             print(f"pin: params.yaml is the {name!r} profile; run `make repro PROFILE=smoke` first",
                   file=sys.stderr)
             return 2
-        print(f"pinned {write_pins(collect('.'))}", file=sys.stderr)
+        try:
+            print(f"pinned {write_pins(collect('.'))}", file=sys.stderr)
+        except ValueError as e:
+            print(f"pin: {e}", file=sys.stderr)
+            return 2
         return 0
     from pipelines.report import main as report_main
 

@@ -70,6 +70,10 @@ class Results:
         if rec.get("mode") != "avx2":
             return (f"Numbers made with the reproducibility mode off ({rec.get('mode')}): they "
                     f"hold on the machine that made them only ({libs}).")
+        if not rec.get("cross_machine"):
+            why = "; ".join(rec.get("problems", [])) or rec.get("cuda") or "see the metrics"
+            return (f"Numbers made with the reproducibility mode asked for but not holding "
+                    f"({why}): they hold on the machine that made them only ({libs}).")
         return (f"Numbers made under the CPU reproducibility mode (kernels capped at AVX2, "
                 f"{rec['torch_threads']} torch threads; {libs}): the same bits on any x86-64 "
                 "machine with AVX2 (docs/reproducibility.md).")

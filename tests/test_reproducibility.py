@@ -52,8 +52,13 @@ def _has_avx512() -> bool:
 
 
 def _run(code: str, **env) -> subprocess.CompletedProcess:
-    e = {k: v for k, v in os.environ.items()
-         if k not in AVX512_ENV and not k.startswith("IMRNET_")}
+    """``code`` in a fresh interpreter whose environment has none of the mode's variables (this
+    process has them all, from its own ``import imrnet``), plus ``env``."""
+    from imrnet.reproducibility import KERNEL_CAPS
+
+    drop = set(AVX512_ENV) | set(KERNEL_CAPS) | {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                 "MKL_NUM_THREADS"}
+    e = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("IMRNET_")}
     e.update(env)
     return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
                           timeout=300)
@@ -98,7 +103,7 @@ def test_numpy_imported_first_is_refused():
     r = _run("import numpy\nimport imrnet\nfrom imrnet.seeding import seed_everything\n"
              "seed_everything(0)")
     assert r.returncode != 0
-    assert "ReproducibilityError" in r.stderr and "NumPy was imported before imrnet" in r.stderr
+    assert "ReproducibilityError" in r.stderr and "NumPy was imported (directly or by torch) before imrnet" in r.stderr
     assert "IMRNET_CPU_MODE=native" in r.stderr
 
 
@@ -116,3 +121,23 @@ def test_numpy_imported_first_with_the_caps_already_set_is_fine():
 def test_bad_settings_name_the_variable(env, msg):
     r = _run("import imrnet", **env)
     assert r.returncode != 0 and msg in r.stderr and "ReproducibilityError" in r.stderr
+
+
+def test_record_says_when_the_numbers_are_not_cross_machine():
+    from imrnet import reproducibility as R
+
+    cpu = R.record()
+    assert cpu["cross_machine"] and "problems" not in cpu and "cuda" not in cpu
+    gpu = R.record("cuda:0")
+    assert not gpu["cross_machine"] and "not bit-reproducible" in gpu["cuda"]
+
+
+def test_late_opencv_import_is_refused():
+    r = _run("import cv2\nimport imrnet\nfrom imrnet.seeding import seed_everything\n"
+             "seed_everything(0)")
+    assert r.returncode != 0 and "OpenCV was imported before imrnet" in r.stderr
+
+
+def test_stages_refuse_to_start_where_the_mode_does_not_hold():
+    r = _run("import numpy\nimport pipelines")
+    assert r.returncode == 1 and r.stderr.startswith("error: the reproducibility mode")

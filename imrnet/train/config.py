@@ -70,7 +70,7 @@ _VALUES = [
     (("data", "crop"), "int", 1), (("data", "num_gops"), "int", 1),
     (("data", "pframe_stride"), "int", 1), (("data", "workers"), "int", 0),
     (("data", "test_clips"), "int", 1), (("data", "split"), "int", 1),
-    (("optim", "lr"), "positive", None), (("optim", "momentum"), "number", 0),
+    (("optim", "lr"), "number", 0), (("optim", "momentum"), "number", 0),
     (("optim", "weight_decay"), "number", 0), (("optim", "epochs"), "int", 1),
     (("optim", "batch_size"), "int", 1), (("optim", "warmup_epochs"), "int", 0),
     (("eval", "bootstrap"), "int", 0), (("eval", "batch_size"), "int", 1),
@@ -117,10 +117,6 @@ def _check_values(c: dict) -> None:
             n = as_int(v)
             if n is None or n < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
-        elif kind == "positive":
-            n = as_number(v)
-            if n is None or not n > 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
         else:
             n = as_number(v)
             if n is None or n < least:

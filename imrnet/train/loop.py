@@ -296,7 +296,7 @@ def _train(cfg: dict, mode: str) -> dict:
                             scheduler=sched, world=info.world)
         barrier(info)
     result = {"params": cfg, "params_hash": params_hash(cfg), "train": row,
-              "environment": environment()}
+              "environment": environment(info.device)}
     if info.main:
         save_atomic({"model": model.state_dict(), "params": json.dumps(cfg, sort_keys=True),
                      "params_hash": params_hash(cfg), "epoch": int(o["epochs"])},

@@ -88,3 +88,6 @@ def test_pin_comparison_catches_changes(smoke_workspace):
     bad = compare(m, moved)
     assert len(bad) == 4 and sum("exact" in b for b in bad) == 3, bad
     assert any("native" in b for b in bad)
+    with pytest.raises(ValueError, match="without the reproducibility mode"):
+        write_pins(moved, smoke_workspace / "refused.json")
+    assert not (smoke_workspace / "refused.json").exists()
