@@ -8,21 +8,37 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["refuse_overlap", "exclusive", "Busy"]
+__all__ = ["refuse_overlap", "exclusive", "Busy", "atomic_path", "write_bytes_atomic", "WriteFailed"]
 
 
 def refuse_overlap(src: str | os.PathLike, dst: str | os.PathLike, *, what: str = "output") -> None:
     """ValueError, before anything is written, when ``dst`` is ``src`` (symbolic links
     followed), lies inside it, or contains it."""
     s, d = Path(src).resolve(), Path(dst).resolve()
-    if s == d:
+    # by path, and by identity (device, inode) for what exists: one folder reached by two
+    # paths that resolve differently (a bind mount) is still one folder
+    s_id, d_id = _identity(s), _identity(d)
+    if s == d or (s_id is not None and s_id == d_id):
         raise ValueError(f"{dst}: the {what} is the input {src} itself; refusing to overwrite it")
-    if s in d.parents:
+    if s in d.parents or (s_id is not None and s_id in _ancestor_ids(d)):
         raise ValueError(f"{dst}: the {what} lies inside the input {src}; choose a folder "
                          "outside it")
-    if d in s.parents:
+    if d in s.parents or (d_id is not None and d_id in _ancestor_ids(s)):
         raise ValueError(f"{dst}: the {what} contains the input {src}; choose a folder beside "
                          "it")
+
+
+def _identity(p: Path) -> tuple[int, int] | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _ancestor_ids(p: Path) -> set:
+    """(device, inode) of each existing folder above ``p``."""
+    return {i for i in map(_identity, p.parents) if i is not None}
 
 
 class Busy(RuntimeError):
@@ -52,3 +68,37 @@ def exclusive(folder: str | os.PathLike, what: str = "this folder", *, name: str
         yield
     finally:
         os.close(fd)
+
+
+class WriteFailed(OSError):
+    """An output that could not be written (disk full, quota, permissions); the message names
+    the output and the system's reason, and nothing partial is left behind."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str = ""):
+    """Yield a temporary path beside ``path`` (``.<name>.part-<pid><suffix>``) to write; when
+    the block ends normally it is renamed onto ``path``, else removed. An `OSError` inside
+    (``ENOSPC``, ``EDQUOT``, ``EFBIG``, ``EACCES``...) becomes `WriteFailed` naming ``path``, so
+    a full disk never surfaces as a library's bare message or leaves a ``.part`` file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as e:
+        if isinstance(e, WriteFailed):
+            raise
+        raise WriteFailed(e.errno, f"{path}: cannot write ({e.strerror or e})") from e
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through `atomic_path`, flushed to disk before the rename."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())

@@ -12,6 +12,8 @@ Each entry is one of
                                                                per-class .rar files)
 e.g. UCF-101: UCF101.rar + UCF101TrainTestSplits-RecognitionTask.zip; HMDB-51: hmdb51_org.rar
 (nested) + test_train_splits.rar (the URLs and checksums are the user's to fill in).
+``fetch.archive_limits`` ({max_members, max_ratio}) raises the caps on what one archive may
+expand to (`imrnet.data.fetch.LIMITS`: 15,000 members, 100x its size).
 A real dataset's layout is checked with its adapter (UCF-101, HMDB-51, Kinetics-400).
 """
 
@@ -22,7 +24,9 @@ import sys
 from pathlib import Path
 
 from imrnet.data import hmdb51, kinetics400, synthetic, ucf101
-from imrnet.data.fetch import FetchError, download, extract_archives, link_local, safe_extract
+from imrnet.data.extract import dataset_jobs
+from imrnet.data.fetch import (FetchError, check_limits, download, extract_archives, link_local,
+                               safe_extract)
 from imrnet.data.records import DatasetError
 
 from .params import ParamsError, check, load_section
@@ -43,7 +47,12 @@ def load_params(path: str) -> dict:
     """The ``fetch`` section, every dataset entry checked for its kind (`ParamsError` names the
     dataset, the key and the value)."""
     p = check(f"{path}: fetch", load_section(path, "fetch"),
-              {"root": ("str", False), "datasets": ("dict", True)})
+              {"root": ("str", False), "datasets": ("dict", True),
+               "archive_limits": ("mapping", False)})
+    try:
+        check_limits(p.get("archive_limits"))
+    except ValueError as e:
+        raise ParamsError(f"{path}: fetch.{e}") from None
     for name, entry in p["datasets"].items():
         where = f"{path}: fetch.datasets.{name}"
         if not isinstance(entry, dict) or entry.get("kind") not in SPECS:
@@ -62,7 +71,8 @@ def load_params(path: str) -> dict:
     return p
 
 
-def fetch_one(name: str, entry: dict, root: Path, progress: bool = True) -> str:
+def fetch_one(name: str, entry: dict, root: Path, progress: bool = True,
+              limits: dict | None = None) -> str:
     kind = entry.get("kind")
     if kind == "synthetic":
         idx = synthetic.generate(name, root, seed=int(entry.get("seed", 0)),
@@ -79,14 +89,16 @@ def fetch_one(name: str, entry: dict, root: Path, progress: bool = True) -> str:
             archive = root / "downloads" / a.get("archive", a["url"].rsplit("/", 1)[-1])
             files.append(download(a["url"], archive, a["sha256"], progress=progress))
         if len(files) == 1 and not entry.get("nested"):
-            safe_extract(files[0], dst)
+            safe_extract(files[0], dst, limits=limits)
         else:
-            extract_archives(files, dst, nested=bool(entry.get("nested")))
+            extract_archives(files, dst, nested=bool(entry.get("nested")), limits=limits)
     else:
         raise ValueError(f"fetch.datasets.{name}: kind must be synthetic, local or url, got {kind!r}")
-    if name in ADAPTERS:
-        n = len(ADAPTERS[name].list_videos(dst))
-        return f"{name}: layout verified, {n} training videos (split 1)"
+    if name in ADAPTERS:  # every split and subset present, as the extract stage will read them
+        missing: list = []
+        jobs = dataset_jobs(name, root, missing)
+        gone = f", {len(missing)} listed but absent" if missing else ""
+        return f"{name}: layout verified, {len(jobs)} videos over its splits{gone}"
     return f"{name}: fetched"
 
 
@@ -105,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     for name, entry in params["datasets"].items():
         try:
-            print(fetch_one(name, entry, root, progress=not args.no_progress), file=sys.stderr)
+            print(fetch_one(name, entry, root, progress=not args.no_progress,
+                            limits=params.get("archive_limits")), file=sys.stderr)
         except (FetchError, DatasetError, KeyError, ValueError, OSError) as e:
             print(f"fetch {name}: {e}", file=sys.stderr)
             return 1

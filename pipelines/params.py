@@ -4,7 +4,8 @@ key, the value and what is allowed (no KeyError or TypeError reaches a user).
 A spec maps each key to (kind, required); kinds:
 ``str``, ``int>=N``, ``int:A..B``, ``number>=N``, ``number>0``, ``fraction`` (a number in [0, 1]), ``bool``,
 ``str-list`` (a non-empty list of strings), ``names`` (a list of strings, maybe empty), ``size`` ([width, height], positive integers),
-``dict`` (a non-empty mapping), ``choice:a|b``; a trailing ``?`` allows null.
+``dict`` (a non-empty mapping), ``mapping`` (maybe empty), ``choice:a|b``, ``int-of:18|50``
+(one of those integers); a trailing ``?`` allows null.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def _ok(kind: str, v) -> tuple[bool, str]:
                 and all((as_int(x) or 0) > 0 for x in v), "[width, height] in pixels")
     if kind == "dict":
         return isinstance(v, dict) and bool(v), "a non-empty mapping"
+    if kind == "mapping":
+        return isinstance(v, dict), "a mapping"
+    if kind.startswith("int-of:"):
+        options = [int(x) for x in kind[7:].split("|")]
+        return (isinstance(v, int) and not isinstance(v, bool) and v in options,
+                f"one of {', '.join(map(str, options))}")
     if kind.startswith("choice:"):
         options = kind[7:].split("|")
         return v in options, f"one of {', '.join(options)}"

@@ -14,18 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-
-import yaml
 
 from imrnet import reproducibility
 from imrnet.profile.runtime import format_markdown, runtime_table
 
 from repro.figures import runtime_chart, save_png
 
-from .runs import METRICS_DIR, TIMING_DIR, write_json
-
-_KEYS = ("size", "i_width", "res5_stride", "coviar_i_depth", "depth50")
+from .params import ParamsError, check, load_section
+from .runs import METRICS_DIR, PROFILE_SIZE_SPEC, PROFILE_SPEC, TIMING_DIR, write_json
 
 
 def main(argv=None) -> int:
@@ -33,14 +29,17 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--params", default="params.yaml")
     a = ap.parse_args(argv)
-    p = yaml.safe_load(Path(a.params).read_text())["profile"]
+    try:
+        p = check(f"{a.params}: profile", load_section(a.params, "profile"), PROFILE_SPEC)
+        for i, entry in enumerate(p["sizes"]):
+            if not isinstance(entry, dict):
+                raise ParamsError(f"{a.params}: profile.sizes[{i}] must be a mapping, got {entry!r}")
+            check(f"{a.params}: profile.sizes[{i}]", entry, PROFILE_SIZE_SPEC)
+    except ParamsError as e:
+        print(f"profile: {e}", file=sys.stderr)
+        return 2
     tables = []
     for entry in p["sizes"]:
-        unknown = set(entry) - set(_KEYS)
-        if unknown:
-            print(f"profile: unknown keys {sorted(unknown)} in profile.sizes (known: {_KEYS})",
-                  file=sys.stderr)
-            return 2
         t = runtime_table(**entry, repeats=int(p.get("repeats", 3)), rounds=int(p.get("rounds", 3)),
                           warmup=int(p.get("warmup", 2)))
         tag = f"runtime_{t['size']}"

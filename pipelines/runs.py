@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+from .params import ParamsError, check
+
 __all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
            "RUNS_DIR", "METRICS_DIR", "TIMING_DIR"]
 
@@ -34,12 +36,86 @@ METRICS_DIR = Path("reports/metrics")
 TIMING_DIR = Path("reports/timing")
 
 
-def load_params(path: str | Path = "params.yaml") -> dict:
-    p = yaml.safe_load(Path(path).read_text())
+# The sections' layout, checked by `check_sections` (`pipelines.params.check`: each error names
+# the file, the key, the value and what is allowed). The training values inside ``train``,
+# ``optim`` and ``model`` are checked per run by `imrnet.train.config.make_config`, before the
+# run writes anything.
+_ARCH = "choice:imrnet|coviar|imrnet_flow"
+TRAIN_SPEC = {"seed": ("int>=0", False), "data": ("mapping", False), "model": ("mapping", False),
+              "eval": ("mapping", False)}
+BUDGET_SPEC = {"clips": ("int>=1", False), "epochs": ("int>=1", False)}
+PRETRAIN_SPEC = {"dataset": ("str", True), "budget": ("dict", True), "optim": ("mapping", False),
+                 "runs": ("dict", True)}
+PRETRAIN_RUN_SPEC = {"tasks": ("str-list", True), "arch": (_ARCH, False),
+                     "model": ("mapping", False), "weights": ("mapping", False),
+                     "epochs": ("int>=1", False)}
+FINETUNE_SPEC = {"budget": ("dict", True), "optim": ("mapping", False), "models": ("dict", True),
+                 "runs": ("dict", True)}
+FINETUNE_MODEL_SPEC = {"arch": (_ARCH, False), "model": ("mapping", False),
+                       "streams": ("str-list", False)}
+FINETUNE_RUN_SPEC = {"model": ("str", True), "init": ("str", True), "dataset": ("str", True),
+                     "after": ("str", True), "epochs": ("int>=1", False)}
+PROFILE_SPEC = {"sizes": ("list", True), "rounds": ("int>=1", False),
+                "repeats": ("int>=1", False), "warmup": ("int>=0", False)}
+PROFILE_SIZE_SPEC = {"size": ("int>=16", True), "i_width": ("int>=1", False),
+                     "res5_stride": ("int-of:1|2", False),
+                     "coviar_i_depth": ("int-of:18|34|50|101|152", False),
+                     "depth50": ("bool", False)}
+REPORT_SPEC = {"pmsp_videos": ("int>=1", False)}
+
+
+def _mapping(where: str, v) -> dict:
+    if not isinstance(v, dict):
+        raise ParamsError(f"{where} must be a mapping, got {v!r}")
+    return v
+
+
+def check_sections(p: dict, path: str | Path) -> dict:
+    """``p`` (a whole params file) when its ``train``, ``pretrain``, ``finetune``, ``profile``
+    and ``report`` sections are laid out as the specs above say, else `ParamsError`."""
     for key in ("train", "pretrain", "finetune"):
         if key not in p:
-            raise ValueError(f"{path}: no {key!r} section")
+            raise ParamsError(f"{path}: no {key!r} section")
+        _mapping(f"{path}: {key}", p[key])
+    check(f"{path}: train", p["train"], TRAIN_SPEC)
+    for stage, spec in (("pretrain", PRETRAIN_SPEC), ("finetune", FINETUNE_SPEC)):
+        sec = check(f"{path}: {stage}", p[stage], spec)
+        b = check(f"{path}: {stage}.budget", sec["budget"], BUDGET_SPEC)
+        if len(b) != 1:
+            raise ParamsError(f"{path}: {stage}.budget must hold one of clips or epochs, got {b!r}")
+    for name, run in p["pretrain"]["runs"].items():
+        check(f"{path}: pretrain.runs.{name}", _mapping(f"{path}: pretrain.runs.{name}", run),
+              PRETRAIN_RUN_SPEC)
+    for name, var in p["finetune"]["models"].items():
+        check(f"{path}: finetune.models.{name}",
+              _mapping(f"{path}: finetune.models.{name}", {} if var is None else var),
+              FINETUNE_MODEL_SPEC)
+    for name, run in p["finetune"]["runs"].items():
+        check(f"{path}: finetune.runs.{name}", _mapping(f"{path}: finetune.runs.{name}", run),
+              FINETUNE_RUN_SPEC)
+    if "profile" in p:
+        prof = check(f"{path}: profile", _mapping(f"{path}: profile", p["profile"]), PROFILE_SPEC)
+        for i, entry in enumerate(prof["sizes"]):
+            check(f"{path}: profile.sizes[{i}]", _mapping(f"{path}: profile.sizes[{i}]", entry),
+                  PROFILE_SIZE_SPEC)
+    if "report" in p:
+        check(f"{path}: report", _mapping(f"{path}: report", p["report"] or {}), REPORT_SPEC)
     return p
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """The params file at ``path``, its training, profile and report sections checked
+    (`check_sections`); errors are `pipelines.params.ParamsError` (a ValueError) naming the
+    file and the key."""
+    try:
+        p = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(p, dict):
+        raise ParamsError(f"{path}: not a mapping of sections")
+    return check_sections(p, path)
 
 
 def _deep_update(base: dict, over: dict | None) -> dict:

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..paths import refuse_overlap
+from ..paths import refuse_overlap, write_bytes_atomic
 from .encode import encode_mpeg4, probe_mpeg4
 from .errors import VideoError
 
@@ -65,16 +65,65 @@ def _encode_one(src: str, dst: str, kw: dict) -> tuple[str, dict | None, str | N
         return src, None, f"{type(e).__name__}: {e}"
 
 
-def _tree_jobs(src: Path, dst: Path, suffix: str) -> list[tuple[str, str]]:
+def walk_videos(root: Path, avoid: Path | None = None) -> tuple[list[Path], dict[str, str]]:
+    """The video files under ``root`` (symbolic links to files and folders followed, in
+    sorted order), and {path: reason} for what cannot be read: a link whose target is
+    missing or loops, and a folder reached a second time (a link back up the tree, or two
+    links to one folder), which would otherwise be skipped without a word or read forever;
+    a link into ``avoid`` (the output tree) is reported and not followed."""
+    import errno
+
+    files, problems, seen = [], {}, set()
+    avoid_real = os.path.realpath(avoid) if avoid is not None else None
+
+    def visit(folder: Path) -> None:
+        real = os.path.realpath(folder)
+        if real in seen:
+            problems[str(folder)] = ("symbolic link to a folder already read here (a loop, or "
+                                     f"a second link to {real}): skipped")
+            return
+        seen.add(real)
+        if avoid_real and (real == avoid_real or real.startswith(avoid_real + os.sep)):
+            problems[str(folder)] = f"symbolic link into the output folder {avoid}: skipped"
+            return
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            problems[str(folder)] = f"cannot list this folder ({e.strerror})"
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                os.stat(path)  # follows links
+            except OSError as e:
+                if entry.is_symlink() and (path.suffix.lower() in VIDEO_SUFFIXES
+                                           or e.errno == errno.ELOOP):
+                    problems[str(path)] = ("symbolic link loop" if e.errno == errno.ELOOP
+                                           else "broken symbolic link (its target is missing)")
+                continue
+            if path.is_dir():
+                visit(path)
+            elif path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+                files.append(path)
+
+    visit(root)
+    return files, problems
+
+
+def _tree_jobs(src: Path, dst: Path, suffix: str,
+               problems: dict | None = None) -> list[tuple[str, str]]:
     """(source, output) pairs of a tree; ValueError when the trees overlap or two sources
-    would share one output (``clip.avi`` and ``clip.mkv``), before anything is written."""
+    would share one output (``clip.avi`` and ``clip.mkv``), before anything is written.
+    Unreadable links and loops (`walk_videos`) go to ``problems``."""
     refuse_overlap(src, dst, what="output folder")
     jobs, by_out = [], {}
-    for path in sorted(src.rglob("*")):
-        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-            out = (dst / path.relative_to(src)).with_suffix(suffix)
-            by_out.setdefault(str(out), []).append(str(path))
-            jobs.append((str(path), str(out)))
+    found, bad = walk_videos(src, avoid=dst)
+    if problems is not None:
+        problems.update(bad)
+    for path in found:
+        out = (dst / path.relative_to(src)).with_suffix(suffix)
+        by_out.setdefault(str(out), []).append(str(path))
+        jobs.append((str(path), str(out)))
     clashes = {o: s for o, s in by_out.items() if len(s) > 1}
     if clashes:
         o, s = next(iter(sorted(clashes.items())))
@@ -99,6 +148,22 @@ def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool
                     progress=progress, desc=desc,
                     died="the worker process died while encoding this batch (rerun to retry "
                          "the files not yet written)")
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker process: ask the kernel to kill it when its parent dies (Linux
+    ``PR_SET_PDEATHSIG``), so a killed stage leaves no orphaned workers encoding on; exit at
+    once if the parent is already gone. Elsewhere a no-op."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # died before the call above took effect
+        os._exit(1)
 
 
 def run_jobs(fn, jobs: list[tuple], *, workers: int = 1, progress: bool = True,
@@ -126,7 +191,8 @@ def run_jobs(fn, jobs: list[tuple], *, workers: int = 1, progress: bool = True,
         for job in jobs:
             tally(fn(*job))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(fn, *job): job[0] for job in jobs}
             for fut in as_completed(futures):
                 try:
@@ -143,10 +209,14 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
     """Encode every video under ``src`` into the mirrored tree ``dst``; returns a summary dict
     (``encoded``, ``skipped``, ``failed``: {path: reason}) also written, failures only, to
     ``dst/encode-failures.json``."""
-    jobs = _tree_jobs(Path(src), Path(dst), suffix)
+    problems: dict = {}
+    jobs = _tree_jobs(Path(src), Path(dst), suffix, problems)
     Path(dst).mkdir(parents=True, exist_ok=True)
+    for path, why in problems.items():
+        print(f"FAILED {path}: {why}", file=sys.stderr)
     skipped = sum(os.path.exists(d) for _, d in jobs)
     done, failed = encode_jobs(jobs, workers=workers, progress=progress, **kw)
+    failed.update(problems)
     write_failures(Path(dst) / FAILURES, failed)
     return {"encoded": len(done), "skipped": skipped, "failed": failed}
 
@@ -154,7 +224,7 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
 def write_failures(report: Path, failed: dict) -> None:
     """Write {path: reason} sorted to ``report``; remove a stale report when nothing failed."""
     if failed:
-        report.write_text(json.dumps(dict(sorted(failed.items())), indent=2) + "\n")
+        write_bytes_atomic(report, (json.dumps(dict(sorted(failed.items())), indent=2) + "\n").encode())
     elif report.exists():
         report.unlink()
 

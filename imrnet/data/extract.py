@@ -15,8 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..codec import probe_mpeg4
-from ..paths import exclusive, refuse_overlap
+from ..codec import VideoError, probe_mpeg4
+from ..paths import exclusive, refuse_overlap, write_bytes_atomic
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
@@ -37,6 +37,14 @@ _SPLIT_FILES = {"ucf101": "ucfTrainTestlist/trainlist0{split}.txt",
 def _has_split(name: str, base: Path, split: int) -> bool:
     pattern = _SPLIT_FILES.get(name)
     return pattern is None or any(base.glob(pattern.format(split=split)))
+
+
+def _optional(name: str, base: Path, split: int, subset: str) -> bool:
+    """Splits 2 and 3 (UCF-101, HMDB-51) and Kinetics-400's val set may be absent (training
+    here pretrains on Kinetics' train set); when present, their errors count."""
+    if name == "kinetics400" and subset == "val":
+        return not (base / "annotations" / "val.csv").is_file()
+    return split != 1 and not _has_split(name, base, split)
 
 
 def subset_tag(name: str, subset: str, split: int = 1) -> str:
@@ -65,8 +73,8 @@ def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list
     module, lists = _REAL[name]
     jobs: dict[str, dict] = {}
     for split, subset in lists:
-        if split != 1 and not _has_split(name, base, split):
-            continue  # splits 2 and 3 are optional; when present, their errors count
+        if _optional(name, base, split, subset):
+            continue
         records = module.list_videos(base, split=split, subset=subset)
         if missing is not None:
             missing.extend({"video_id": v, "path": str(p), "subset": subset}
@@ -166,8 +174,9 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
     shas: dict = {}
     _drop_changed(out, suffix, jobs, pairs, verify, shas)
     if shard is None or shard[0] == 0:
-        (out / "missing.json").write_text(json.dumps(missing, indent=1) + "\n")
+        write_bytes_atomic(out / "missing.json", (json.dumps(missing, indent=1) + "\n").encode())
     _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name, **encode)
+    infos = _probe_usable(pairs, failed, int(encode.get("gop_size", 12)))
     if flow:
         encoded = {d: s for s, d in pairs if s not in failed and os.path.exists(d)}
         bad = flow_jobs(list(encoded), workers=workers, progress=progress, desc=f"{name} flow")
@@ -176,7 +185,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
     for j, (_, dst) in zip(jobs, pairs):
         if j["src"] in failed or not os.path.exists(dst):
             continue
-        info = probe_mpeg4(dst)
+        info = infos[dst]
         index.append({**{k: j[k] for k in ("video_id", "label", "class_name", "subsets")},
                       "path": j["rel"], "frames": info.frames, "gops": info.gops,
                       "gop_size": info.gop_size, "fps": info.fps, "width": info.width,
@@ -184,7 +193,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
                       "sha256": shas.get(dst) or _sha(Path(dst))})
         if flow:
             index[-1]["flow"] = str(flow_path(j["rel"]))
-    (out / f"index{suffix}.json").write_text(json.dumps(index, indent=1) + "\n")
+    write_bytes_atomic(out / f"index{suffix}.json", (json.dumps(index, indent=1) + "\n").encode())
     report = out / f"encode-failures{suffix}.json"
     write_failures(report, failed)
     frac = len(failed) / max(1, len(jobs))
@@ -193,6 +202,28 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
                            f"{max_failed_fraction:.1%}); see {report}")
     return {"videos": len(jobs), "indexed": len(index), "failed": len(failed),
             "missing": len(missing)}
+
+
+def _probe_usable(pairs: list, failed: dict, gop_size: int) -> dict:
+    """{output: VideoInfo} of the encoded videos that hold at least one complete GOP (training
+    reads whole GOPs, repeating the last when a video is short); a shorter one (a 1-frame or
+    cut-short source) or an output that no longer probes goes to ``failed`` with the reason,
+    so it is listed in the failure report instead of failing later in training."""
+    infos = {}
+    for src, dst in pairs:
+        if src in failed or not os.path.exists(dst):
+            continue
+        try:
+            info = probe_mpeg4(dst)
+        except VideoError as e:
+            failed[src] = f"the encoded file does not probe: {e.reason}"
+            continue
+        if info.frames < gop_size:
+            failed[src] = (f"only {info.frames} decodable frame(s): not one complete GOP of "
+                           f"{gop_size} (training reads whole GOPs)")
+            continue
+        infos[dst] = info
+    return infos
 
 
 def merge_shards(name: str, dst_root: str | os.PathLike, n: int, *,
@@ -221,7 +252,7 @@ def merge_shards(name: str, dst_root: str | os.PathLike, n: int, *,
         raise DatasetError(out, f"shards overlap (e.g. {dup}): were they run with different N?")
     rows.sort(key=lambda r: r["path"])
     dst = out / "index.json"
-    dst.write_text(json.dumps(rows, indent=1) + "\n")
+    write_bytes_atomic(dst, (json.dumps(rows, indent=1) + "\n").encode())
     report = out / "encode-failures.json"
     write_failures(report, failed)
     total = len(rows) + len(failed)

@@ -21,7 +21,8 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-__all__ = ["FetchError", "download", "safe_extract", "extract_archives", "link_local", "sha256_of"]
+__all__ = ["FetchError", "download", "safe_extract", "extract_archives", "link_local", "sha256_of",
+           "LIMITS", "check_limits"]
 
 CHUNK = 1 << 20
 
@@ -113,15 +114,68 @@ def _check_member(archive: Path, name: str) -> None:
         raise FetchError(f"{archive}: member {name!r} escapes the target with '..'; refusing")
 
 
-def _members(archive: Path) -> list[str]:
-    """Check every member (paths and link types) before extraction; return their names."""
+LIMITS = {"max_members": 15_000, "max_ratio": 100}
+"""Default caps on what one archive may expand to (params ``fetch.archive_limits`` raise them):
+``max_members`` entries (UCF101.rar has 13,421; a Kinetics-400 shard about 1,000), and
+``max_ratio`` times the archive's own size once past `SMALL` bytes (videos barely compress;
+a decompression bomb expands a thousandfold). Whatever the caps, the expanded size must fit in
+the free space of the target's disk."""
+SMALL = 1 << 20
+
+
+def check_limits(limits: dict | None) -> dict:
+    """The caps in force: `LIMITS` updated with ``limits`` (positive integers); ValueError
+    naming a bad key or value."""
+    out = dict(LIMITS)
+    for key, value in (limits or {}).items():
+        if key not in LIMITS:
+            raise ValueError(f"archive_limits.{key}: unknown (known: {sorted(LIMITS)})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"archive_limits.{key} must be a positive integer, got {value!r}")
+        out[key] = value
+    return out
+
+
+def _members(archive: Path, limits: dict | None = None, target: Path | None = None) -> list[str]:
+    """Check every member (paths, link types) and the caps (`LIMITS`: member count, expanded
+    size against the archive's size and the free disk) before extraction; return the names."""
+    caps = check_limits(limits)
     try:
-        return _list_members(archive)
+        members = _list_members(archive)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
         raise FetchError(f"{archive}: damaged archive ({e})") from None
+    if len(members) > caps["max_members"]:
+        raise FetchError(f"{archive}: {len(members)} members, more than the cap of "
+                         f"{caps['max_members']}; if you trust it, raise "
+                         "fetch.archive_limits.max_members")
+    _check_size(archive, sum(size for _, size in members), caps, target=target)
+    return [name for name, _ in members]
 
 
-def _list_members(archive: Path) -> list[str]:
+def _check_size(archive: Path, expanded: int, caps: dict, *, measured: bool = False,
+                target: Path | None = None) -> None:
+    packed = max(1, archive.stat().st_size)
+    what = "expands to" if measured else "declares"
+    if expanded > SMALL and expanded > caps["max_ratio"] * packed:
+        raise FetchError(f"{archive}: {what} {expanded} bytes, {expanded / packed:.0f}x its own "
+                         f"{packed} bytes (cap {caps['max_ratio']}x: a decompression bomb?); if "
+                         "you trust it, raise fetch.archive_limits.max_ratio")
+    if not measured:
+        disk = Path(target or archive.parent).absolute()
+        while not disk.exists():
+            disk = disk.parent
+        free = shutil.disk_usage(disk).free
+        if expanded > free:
+            raise FetchError(f"{archive}: needs {expanded} bytes to extract, {free} are free on "
+                             f"the disk of {disk}")
+
+
+def _tree_bytes(root: Path) -> int:
+    return sum(p.lstat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def _list_members(archive: Path) -> list[tuple[str, int]]:
+    """(name, declared expanded size) of every member, each checked (paths and link types)."""
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             names = []
@@ -129,7 +183,7 @@ def _list_members(archive: Path) -> list[str]:
                 _check_member(archive, info.filename)
                 if stat.S_ISLNK(info.external_attr >> 16):
                     raise FetchError(f"{archive}: member {info.filename!r} is a symlink; refusing")
-                names.append(info.filename)
+                names.append((info.filename, info.file_size))  # zipfile stops at this size
             return names
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
@@ -140,7 +194,7 @@ def _list_members(archive: Path) -> list[str]:
                     raise FetchError(f"{archive}: member {m.name!r} is a {'symlink' if m.issym() else 'hardlink'}; refusing")
                 if not (m.isfile() or m.isdir()):
                     raise FetchError(f"{archive}: member {m.name!r} is a special file; refusing")
-                names.append(m.name)
+                names.append((m.name, m.size))
             return names
     if archive.suffix.lower() == ".rar":
         return _rar_members(archive)
@@ -156,7 +210,7 @@ def _rar_tool() -> list[str]:
                      "apt-get install unar   (or: apt-get install libarchive-tools)")
 
 
-def _rar_members(archive: Path) -> list[str]:
+def _rar_members(archive: Path) -> list[tuple[str, int]]:
     tool = _rar_tool()
     cmd = ["lsar", "-j", str(archive)] if tool == ["unar"] else ["bsdtar", "-tvf", str(archive)]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -170,24 +224,29 @@ def _rar_members(archive: Path) -> list[str]:
             name = entry.get("XADFileName", "")
             if entry.get("XADIsLink") or entry.get("XADIsHardLink"):
                 raise FetchError(f"{archive}: member {name!r} is a link; refusing")
-            names.append(name)
-    else:  # ls -l style: the mode's first letter says l(ink) or h(ardlink)
+            size = entry.get("XADFileSize", 0)
+            names.append((name, size if isinstance(size, int) else 0))
+    else:  # ls -l style: the mode's first letter says l(ink) or h(ardlink); size: 5th field
         for line in res.stdout.splitlines():
             if line[:1] in ("l", "h") or " link to " in line:
                 raise FetchError(f"{archive}: member {line.split()[-1]!r} is a link; refusing")
-            names.append(line.split(None, 8)[-1])
-    for name in names:
+            fields = line.split(None, 8)
+            names.append((fields[-1], int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else 0))
+    for name, _ in names:
         _check_member(archive, name)
     return names
 
 
-def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
+def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike, *,
+                 limits: dict | None = None) -> Path:
     """Extract ``archive`` (zip, tar[.gz|.bz2|.xz], rar) into ``dst`` after checking every
-    member; written to ``dst.partial`` first and renamed, so ``dst`` is all or nothing."""
+    member and the caps (`LIMITS`, raised by ``limits``); written to ``dst.partial`` first and
+    renamed, so ``dst`` is all or nothing."""
     archive, dst = Path(archive), Path(dst)
     if not archive.is_file():
         raise FetchError(f"{archive}: no such archive")
-    _members(archive)
+    caps = check_limits(limits)
+    _members(archive, caps, dst.parent)
     tmp = dst.with_name(dst.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -205,6 +264,7 @@ def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike) -> Path:
             res = subprocess.run(cmd, capture_output=True, text=True)
             if res.returncode != 0:
                 raise FetchError(f"{archive}: rar extraction failed ({res.stderr.strip()[:200]})")
+            _check_size(archive, _tree_bytes(tmp), caps, measured=True)  # rar sizes: declared only
     except (tarfile.TarError, zipfile.BadZipFile, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise FetchError(f"{archive}: extraction failed ({e})") from None
@@ -228,10 +288,12 @@ def _merge(src: Path, dst: Path) -> None:
     src.rmdir()
 
 
-def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False) -> Path:
+def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False,
+                     limits: dict | None = None) -> Path:
     """Extract several archives side by side into ``dst`` (as the official downloads are laid
     out: UCF101.rar beside the split zip; HMDB-51's videos beside its split files), all or
-    nothing. With ``nested``, archives found inside (HMDB-51's per-class ``<class>.rar``) are
+    nothing; each archive under the caps (`LIMITS`, raised by ``limits``). With ``nested``,
+    archives found inside (HMDB-51's per-class ``<class>.rar``) are
     extracted in place, their members checked like the outer ones, and removed."""
     dst = Path(dst)
     tmp = dst.with_name(dst.name + ".assembling")
@@ -239,14 +301,14 @@ def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False) 
     tmp.mkdir(parents=True)
     try:
         for k, archive in enumerate(archives):
-            _merge(safe_extract(archive, tmp / f".archive-{k}"), tmp)
+            _merge(safe_extract(archive, tmp / f".archive-{k}", limits=limits), tmp)
         while nested:
             inner = sorted(p for p in tmp.rglob("*") if p.is_file() and p.suffix.lower() in
                            (".rar", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz"))
             if not inner:
                 break
             for p in inner:
-                _merge(safe_extract(p, p.with_name(f".{p.name}.d")), p.parent)
+                _merge(safe_extract(p, p.with_name(f".{p.name}.d"), limits=limits), p.parent)
                 p.unlink()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
 import numpy as np
 
 from ..codec.errors import CorruptVideoError, VideoError
+from ..paths import WriteFailed, atomic_path
 
 __all__ = ["FLOW_STEP", "FARNEBACK", "farneback_flow", "flow_path", "write_flow", "load_flow",
            "flow_jobs"]
@@ -47,10 +49,8 @@ def _luma_frames(path: str):
             plane = frame.planes[0]
             y = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
             yield np.ascontiguousarray(y[:frame.height, :frame.width])
-    except VideoError:
-        raise
-    except Exception as e:  # noqa: BLE001 - FFmpeg errors of any kind name the file
-        raise CorruptVideoError(path, f"decoding failed ({e})") from None
+    except av.FFmpegError as e:  # the decoder's errors only: a bug of ours propagates as itself
+        raise CorruptVideoError(path, f"decoding failed ({e})") from e
     finally:
         container.close()
 
@@ -78,12 +78,8 @@ def write_flow(video: str | os.PathLike, dst: str | os.PathLike | None = None) -
     """Compute `farneback_flow` of ``video`` and write it atomically (default `flow_path`)."""
     dst = Path(dst) if dst is not None else flow_path(video)
     flow = farneback_flow(video)
-    tmp = dst.with_name(f".{dst.name}.part-{os.getpid()}.npz")
-    try:
+    with atomic_path(dst, suffix=".npz") as tmp:  # a full disk: WriteFailed naming dst
         np.savez_compressed(tmp, flow=flow, step=np.float32(FLOW_STEP))
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dst
 
 
@@ -110,7 +106,7 @@ def _flow_one(video: str) -> tuple[str, None, str | None]:
     try:
         write_flow(video)
         return video, None, None
-    except VideoError as e:
+    except (VideoError, WriteFailed) as e:
         return video, None, str(e)
 
 

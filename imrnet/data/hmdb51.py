@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from .records import (DatasetError, VideoList, VideoRecord, check_split, check_subset,
-                      read_numbered_lines, safe_relative)
+                      read_numbered_lines, require_videos, safe_relative)
 
 __all__ = ["list_videos", "classes"]
 
@@ -75,4 +75,5 @@ def list_videos(root: str | os.PathLike, *, split: int = 1, subset: str = "train
             records.append(VideoRecord(str(path), label, name, Path(parts[0]).stem))
     if missing:
         raise DatasetError(root, f"{len(missing)} listed video(s) are missing, e.g. {missing[:3]}")
+    require_videos(records, root / SPLITS, f"split-{split} {subset}")
     return VideoList(records, classes=names)

@@ -53,7 +53,8 @@ def classes(root: str | os.PathLike) -> list[str]:
         if (root / "annotations" / f"{subset}.csv").is_file():
             names.update(r["label"] for r in _rows(root, subset))
     if not names:
-        raise DatasetError(root / "annotations", "no train.csv or val.csv")
+        raise DatasetError(root / "annotations", "no train.csv or val.csv, or they list no "
+                                                 "video")
     return sorted(names)
 
 
@@ -80,4 +81,8 @@ def list_videos(root: str | os.PathLike, *, split: int = 1, subset: str = "train
             missing.append((name, str(candidates[0])))
             continue
         records.append(VideoRecord(str(path), label_of[label], label, name))
+    if not records:
+        raise DatasetError(root / "annotations" / f"{subset}.csv",
+                           f"none of its {len(missing)} listed {subset} videos is under {base}"
+                           if missing else f"lists no {subset} video")
     return VideoList(records, missing=missing, classes=names)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["VideoRecord", "VideoList", "DatasetError", "read_lines", "read_numbered_lines",
-           "safe_relative", "check_subset", "check_split"]
+           "safe_relative", "check_subset", "check_split", "require_videos"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,17 @@ def read_numbered_lines(path: Path) -> list[tuple[int, str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    return [(i, ln.strip()) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
+    lines = [(i, ln.strip()) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
+    if not lines:  # a list that lists nothing would otherwise surface only in training
+        raise DatasetError(path, "is empty: it lists nothing (a damaged or partial download?)")
+    return lines
+
+
+def require_videos(records: list, listing: Path, subset: str) -> None:
+    """A split that selects no video is an error naming its list, not an empty dataset that
+    fails only in training."""
+    if not records:
+        raise DatasetError(listing, f"lists no {subset} video")
 
 
 def check_split(split: int, allowed=(1, 2, 3)) -> int:

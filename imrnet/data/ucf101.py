@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from .records import (DatasetError, VideoList, VideoRecord, check_split, check_subset, read_lines,
-                      read_numbered_lines, safe_relative)
+                      read_numbered_lines, require_videos, safe_relative)
 
 __all__ = ["list_videos", "classes"]
 
@@ -75,4 +75,5 @@ def list_videos(root: str | os.PathLike, *, split: int = 1, subset: str = "train
     if missing:
         raise DatasetError(root / VIDEOS, f"{len(missing)} video(s) listed in {lst.name} are "
                                           f"missing, e.g. {missing[:3]}")
+    require_videos(records, lst, subset)
     return VideoList(records, classes=names)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import torch
 
+from ..paths import write_bytes_atomic
 from .config import diff_params, params_hash
 
 __all__ = ["save_checkpoint", "save_atomic", "load_checkpoint", "CheckpointMismatch"]
@@ -33,11 +35,13 @@ def save_checkpoint(path: str | os.PathLike, *, cfg: dict, epoch: int, model, op
 
 
 def save_atomic(obj, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` into memory, then written to a temporary file beside ``path`` and renamed
+    (`imrnet.paths.write_bytes_atomic`): a full disk raises `WriteFailed` naming ``path`` and
+    the system's reason (torch writing to a file itself says only ``basic_ios::clear``), and
+    leaves no ``.part`` file."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_bytes_atomic(path, buf.getbuffer())
 
 
 def load_checkpoint(path: str | os.PathLike, cfg: dict | None = None) -> dict:

@@ -123,6 +123,81 @@ def _check_values(c: dict) -> None:
                 raise ValueError(f"{name} must be a finite number >= {least}, got {v!r}")
 
 
+# Keys beyond the numeric ones of `_VALUES`: (key path, what is allowed) checked by
+# `_check_kinds`. Kinds: "int>=N?" (an integer >= N, or null), "number>=N", "fraction<1",
+# "bool", "str" (non-empty), ("a", "b", ...) one of those values.
+_KINDS = [
+    (("data", "root"), "str"), (("data", "dataset"), "str"), (("data", "subset"), "str"),
+    (("data", "test_subset"), "str"), (("data", "flip"), "bool"),
+    (("data", "pmsp_pframes"), ("sampled", "all")), (("data", "max_videos"), "int>=1?"),
+    (("data", "resize_short"), "int>=1?"), (("resume",), "bool"), (("progress",), "bool"),
+    (("bf16_cuda",), "bool"), (("out",), "str"),
+]
+_MODEL_KINDS = {
+    "imrnet": {"depth": (18, 50), "i_width": "int>=1", "p_width_ratio": "number>0",
+               "connection": ("bidirectional", "unidirectional", "none"),
+               "lateral": ("conv", "resample"), "gated": "bool", "res5_stride": (1, 2),
+               "dropout": "fraction<1"},
+    "coviar": {"i_depth": (18, 34, 50, 101, 152), "p_depth": (18, 34, 50, 101, 152),
+               "width": "int>=1", "p_per_gop": "int>=1"},  # 2D ResNets (models.resnet2d)
+}
+_MODEL_KINDS["imrnet_flow"] = {**_MODEL_KINDS["imrnet"], "flow_width": "int>=1?"}
+
+
+def _kind_ok(kind, v) -> tuple[bool, str]:
+    """(does ``v`` satisfy ``kind``, what ``kind`` allows in words)."""
+    if isinstance(kind, tuple):
+        good = any(v == k and type(v) is type(k) for k in kind)  # 18, not 18.0 or True
+        return good, f"one of {', '.join(map(str, kind))}"
+    if kind.endswith("?"):
+        good, allowed = _kind_ok(kind[:-1], v)
+        return good or v is None, f"{allowed}, or null"
+    if kind.startswith("int>="):
+        least = int(kind[5:])
+        return (isinstance(v, int) and not isinstance(v, bool) and v >= least,
+                f"an integer >= {least}")
+    if kind == "number>0":
+        n = as_number(v)
+        return n is not None and n > 0, "a finite number > 0"
+    if kind == "fraction<1":
+        n = as_number(v)
+        return n is not None and 0 <= n < 1, "a number in [0, 1)"
+    if kind == "bool":
+        return isinstance(v, bool), "true or false"
+    if kind == "str":
+        return isinstance(v, str) and v != "", "a non-empty string"
+    raise AssertionError(f"unknown kind {kind!r}")
+
+
+def _check_kinds(c: dict) -> None:
+    checks = list(_KINDS) + [(("model", k), kind) for k, kind in _MODEL_KINDS[c["arch"]].items()]
+    for path, kind in checks:
+        parent = c
+        for k in path[:-1]:
+            parent = parent[k]
+        v = parent[path[-1]]
+        good, allowed = _kind_ok(kind, v)
+        if not good:
+            raise ValueError(f"{'.'.join(path)} must be {allowed}, got {v!r}")
+        if isinstance(v, str) and kind in ("number>0", "fraction<1"):
+            parent[path[-1]] = as_number(v)  # YAML reads 1e-4 (no dot) as a string
+    w = c["weights"]
+    if not isinstance(w, dict):
+        raise ValueError(f"weights must be a mapping of task -> number, got {w!r}")
+    for task, v in w.items():
+        ctp = task in ("ctp", "ctp_binary") and bool({"ctp", "ctp_binary"} & set(c["tasks"]))
+        if task not in c["tasks"] and not ctp:  # ctp and ctp_binary share one head's weight
+            raise ValueError(f"weights.{task}: not among the tasks of this run "
+                             f"({', '.join(c['tasks']) or 'none'})")
+        n = as_number(v)
+        if n is None or n < 0:
+            raise ValueError(f"weights.{task} must be a finite number >= 0, got {v!r}")
+    init = c["init"]
+    if init is not None and not (isinstance(init, dict) and set(init) == {"checkpoint"}
+                                 and isinstance(init["checkpoint"], str) and init["checkpoint"]):
+        raise ValueError(f"init must be null or {{checkpoint: <path>}}, got {init!r}")
+
+
 def make_config(cfg: dict | None = None) -> dict:
     """Defaults overlaid with ``cfg``; unknown keys and bad values are errors naming the key."""
     cfg = cfg or {}
@@ -143,10 +218,13 @@ def make_config(cfg: dict | None = None) -> dict:
         c["tasks"] = [c["tasks"]]
     if not isinstance(c["tasks"], list) or not all(isinstance(t, str) for t in c["tasks"]):
         raise ValueError(f"tasks must be a list of task names, got {c['tasks']!r}")
+    if not isinstance(c["streams"], list):
+        raise ValueError(f"streams must be a list of stream names, got {c['streams']!r}")
     bad = [x for x in c["streams"] if x not in ("iframes", "motion", "residual")] or (
         [] if c["streams"] else ["(none)"])
     if bad:
         raise ValueError(f"streams must be a non-empty subset of iframes, motion, residual; got {bad}")
+    _check_kinds(c)
     return c
 
 

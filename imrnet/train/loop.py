@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..paths import write_bytes_atomic
 from ..seeding import environment, seed_everything
 
 from ..data.dataset import CompressedClipDataset, collate_clips
@@ -150,9 +151,7 @@ def _subset(records, n):
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, text.encode())
 
 
 def _cut_log(path: Path, epochs: int) -> None:

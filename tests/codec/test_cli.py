@@ -87,3 +87,111 @@ def test_output_tree_inside_the_source_tree_is_refused(tmp_path):
     r = _run("encode", str(src), str(src / "encoded"))
     assert r.returncode == 2 and "lies inside the input" in r.stderr
     assert not (src / "encoded").exists()
+
+
+def test_a_y4m_header_with_no_frame_is_a_clear_error(tmp_path):
+    """It used to end in a FileNotFoundError traceback (the temporary output that the muxer
+    never created was unlinked)."""
+    y4m = tmp_path / "empty.y4m"
+    y4m.write_bytes(b"YUV4MPEG2 W64 H48 F30:1 Ip A1:1 C420jpeg\n")
+    r = _run("encode", str(y4m), str(tmp_path / "out.mp4"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"{y4m}: no decodable frame" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.y4m"]  # nothing written
+
+
+def test_links_that_loop_or_dangle_are_listed_in_the_failure_report(tmp_path):
+    """They used to be skipped without a line; linked folders were not read at all."""
+    src = tmp_path / "videos"
+    (src / "a").mkdir(parents=True)
+    helpers.write_clip(src / "a" / "good.mkv", helpers.sprite_frames(n=13)[0])
+    (tmp_path / "elsewhere").mkdir()
+    helpers.write_clip(tmp_path / "elsewhere" / "linked.mkv", helpers.sprite_frames(n=13)[0])
+    (src / "b").symlink_to(tmp_path / "elsewhere", target_is_directory=True)  # followed
+    (src / "a" / "loop1.avi").symlink_to("loop2.avi")
+    (src / "a" / "loop2.avi").symlink_to("loop1.avi")
+    (src / "a" / "up").symlink_to("..", target_is_directory=True)
+    (src / "a" / "gone.avi").symlink_to("missing.avi")
+    out = tmp_path / "out"
+    out.mkdir()  # a resumed run: the output tree exists
+    (src / "a" / "into_out").symlink_to(out, target_is_directory=True)
+    r = _run("encode", str(src), str(out), "--workers", "1", "--no-progress")
+    assert r.returncode == 1, r.stderr
+    report = json.loads((out / "encode-failures.json").read_text())
+    assert report == {
+        str(src / "a" / "gone.avi"): "broken symbolic link (its target is missing)",
+        str(src / "a" / "into_out"): f"symbolic link into the output folder {out}: skipped",
+        str(src / "a" / "loop1.avi"): "symbolic link loop",
+        str(src / "a" / "loop2.avi"): "symbolic link loop",
+        str(src / "a" / "up"): ("symbolic link to a folder already read here (a loop, or a "
+                                f"second link to {src}): skipped")}
+    assert (out / "a" / "good.mp4").is_file() and (out / "b" / "linked.mp4").is_file()
+
+
+def test_killing_the_parent_leaves_no_worker_behind(tmp_path):
+    """SIGKILL of `python -m imrnet.codec encode DIR OUT --workers 2` while it encodes: its
+    pool workers die with it (they used to go on as orphans)."""
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "videos"
+    src.mkdir()
+    frames = helpers.sprite_frames(n=36)[0]
+    for i in range(40):
+        helpers.write_clip(src / f"v{i:02d}.mkv", frames)
+    proc = subprocess.Popen([sys.executable, "-m", "imrnet.codec", "encode", str(src),
+                             str(tmp_path / "out"), "--workers", "2", "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children():
+        try:
+            return [int(c) for c in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()]
+        except OSError:
+            return []
+
+    deadline = time.monotonic() + 120
+    while len(children()) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    workers = children()
+    assert len(workers) >= 2, "the pool never started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def alive(pid):
+        try:
+            return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [w for w in workers if alive(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert not left, f"orphaned workers {left}"
+
+
+def test_an_output_inside_the_input_through_a_bind_mount_is_refused(tmp_path):
+    """``view`` is a bind mount of ``data``: ``view/out`` lies inside ``data`` although no
+    path comparison can tell; the check compares (device, inode) too. Runs in a private
+    mount namespace (``unshare -rm``), skipped where the kernel allows none."""
+    import shutil
+
+    import pytest
+
+    if not shutil.which("unshare"):
+        pytest.skip("no unshare(1)")
+    data, view = tmp_path / "data", tmp_path / "view"
+    data.mkdir()
+    view.mkdir()
+    helpers.write_clip(data / "a.mkv", helpers.sprite_frames(n=12)[0])
+    script = (f"mount --bind {data} {view} && {sys.executable} -m imrnet.codec encode "
+              f"{data} {view / 'out'}; echo rc=$?")
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=300)
+    if "rc=" not in r.stdout:
+        pytest.skip(f"no private mount namespace here: {r.stderr.strip()[:200]}")
+    assert "rc=2" in r.stdout and "lies inside the input" in r.stderr, (r.stdout, r.stderr)
+    assert sorted(p.name for p in data.iterdir()) == ["a.mkv"]

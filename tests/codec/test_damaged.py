@@ -150,3 +150,57 @@ def test_random_byte_flips_in_a_child_process(tmp_path, sprite_clip):
         "            bad.append([p, f'{type(e).__name__}: {e}'])\n"
         "print(json.dumps(bad))\n")
     assert _run_child(code, paths, timeout=300) == []
+
+
+def test_a_bug_of_ours_is_not_reported_as_a_corrupt_video(sprite_clip, monkeypatch):
+    """Only the decoder's and demuxer's errors mean a damaged file: a TypeError raised by our
+    own code (here injected into the motion-vector scatter, the VOL parser and the probe's
+    VOP parser) propagates as itself, where it used to become "CorruptVideoError: malformed
+    stream"."""
+    import imrnet.codec.encode as encode_mod
+    import imrnet.codec.read as read_mod
+    from imrnet.codec import probe_mpeg4
+
+    def bug(*args, **kwargs):
+        raise TypeError("a bug of ours")
+
+    path = sprite_clip[0]
+    read_compressed(path, num_gops=1)  # a good file reads
+    with monkeypatch.context() as m:
+        m.setattr(read_mod.mc, "motion_grid", bug)
+        with pytest.raises(TypeError, match="a bug of ours"):
+            read_compressed(path, num_gops=1)
+    with monkeypatch.context() as m:
+        m.setattr(read_mod, "parse_vol", bug)
+        with pytest.raises(TypeError, match="a bug of ours"):
+            read_compressed(path, num_gops=1)
+    with monkeypatch.context() as m:
+        m.setattr(encode_mod, "parse_vop", bug)
+        with pytest.raises(TypeError, match="a bug of ours"):
+            probe_mpeg4(path)
+
+
+def test_a_truncated_source_is_an_error_not_a_shorter_video(tmp_path):
+    """An MP4 whose header declares 48 frames but whose data was cut short used to be
+    re-encoded into a shorter video without a word; now it is a CorruptVideoError naming the
+    counts. A frame or two fewer than declared (decoders that drop a leading frame) is fine."""
+    frames = [helpers.smooth_pattern(48, 64, 7, 6, phase=0.3 * i) for i in range(48)]
+    src = tmp_path / "full.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:  # header first
+        st = out.add_stream("mpeg4", rate=30, options={"g": "12"})
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.codec_context.thread_count = 1
+        for f in frames:
+            for p in st.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(
+                    format="yuv420p", threads=1)):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+    data = src.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) * 9 // 10])
+    with pytest.raises(CorruptVideoError, match=r"cut\.mp4: truncated or damaged: \d+ of the 48 "
+                                                r"frames its container declares"):
+        encode_mpeg4(cut, tmp_path / "out.mp4", short_side=None)
+    assert not list(tmp_path.glob("*.part*")) and not (tmp_path / "out.mp4").exists()
+    assert encode_mpeg4(src, tmp_path / "whole.mp4", short_side=None).frames == 48

@@ -153,14 +153,14 @@ def test_complete_partial_file_and_damaged_archive(server, tmp_path):
         safe_extract(bad, tmp_path / "o")
 
 
-def test_fetch_stage_generates_links_and_downloads(server, tmp_path, monkeypatch):
+def test_fetch_stage_generates_links_and_downloads(server, tmp_path, monkeypatch, capsys):
     import yaml
 
     from pipelines import fetch as stage
 
     root, url = server
     sha = _tar(root / "k.tar.gz", {"annotations/train.csv": b"label,youtube_id,time_start,time_end\nabseiling,-abc,0,10\n",
-                                   "train/.keep": b""})
+                                   "train/-abc_000000_000010.mp4": b"not decoded at fetch"})
     local = tmp_path / "myhmdb"
     local.mkdir()
     params = {"fetch": {"root": str(tmp_path / "raw"), "datasets": {
@@ -177,6 +177,13 @@ def test_fetch_stage_generates_links_and_downloads(server, tmp_path, monkeypatch
     params["fetch"]["datasets"] = {"bad": {"kind": "url", "url": f"{url}/k.tar.gz", "sha256": "0" * 64}}
     p.write_text(yaml.safe_dump(params))
     assert stage.main(["--params", str(p), "--no-progress"]) == 1
+    # an annotation whose videos are all absent: refused at fetch, not in training
+    sha = _tar(root / "k2.tar.gz", {"annotations/train.csv": b"label,youtube_id,time_start,time_end\nabseiling,-abc,0,10\n",
+                                    "train/.keep": b""})
+    params["fetch"]["datasets"] = {"kinetics400": {"kind": "url", "url": f"{url}/k2.tar.gz", "sha256": sha}}
+    p.write_text(yaml.safe_dump(params))
+    assert stage.main(["--params", str(p), "--no-progress"]) == 1
+    assert "train.csv: none of its 1 listed train videos is under" in capsys.readouterr().err
 
 
 needs_rar_tool = pytest.mark.skipif(
@@ -242,3 +249,52 @@ def test_several_archives_clash_is_an_error(tmp_path):
     _tar(b, {"ucfTrainTestlist/classInd.txt": b"1 A\r\n"})
     out = extract_archives([a, b], tmp_path / "ucf")
     assert sorted(x.name for x in out.iterdir()) == ["UCF-101", "ucfTrainTestlist"]
+
+
+def test_archive_caps_refuse_bombs_and_floods_before_writing(tmp_path):
+    """64 MiB of zeros packs into ~65 kB (a 1000x bomb) and 20,000 empty members: both refused
+    by the default caps before anything is written; the caps are params (fetch.archive_limits)."""
+    from imrnet.data.fetch import LIMITS, check_limits
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", bytes(64 << 20))
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(FetchError, match=r"bomb\.zip: declares 67108864 bytes.*max_ratio"):
+        safe_extract(bomb, tmp_path / "o1")
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o1.partial").exists()
+    out = safe_extract(bomb, tmp_path / "o1", limits={"max_ratio": 2000})  # trusted: raised
+    assert (out / "zeros.bin").stat().st_size == 64 << 20
+
+    flood = tmp_path / "flood.tar.gz"
+    with tarfile.open(flood, "w:gz") as tf:
+        for i in range(20_000):
+            tf.addfile(tarfile.TarInfo(f"f{i}"), io.BytesIO(b""))
+    assert 20_000 > LIMITS["max_members"]
+    with pytest.raises(FetchError, match=r"flood\.tar\.gz: 20000 members, more than the cap of "
+                                         r"15000.*max_members"):
+        safe_extract(flood, tmp_path / "o2")
+    assert not (tmp_path / "o2").exists()
+    assert len(list(safe_extract(flood, tmp_path / "o2", limits={"max_members": 20_000}).iterdir())) == 20_000
+
+    for bad, msg in (({"max_members": 0}, "positive integer"), ({"max_ratio": "big"}, "positive integer"),
+                     ({"max_size": 1}, "unknown")):
+        with pytest.raises(ValueError, match=msg):
+            check_limits(bad)
+
+
+def test_archive_needing_more_than_the_free_disk_is_refused(tmp_path, monkeypatch):
+    """The expanded size must fit in the target disk's free space (checked before writing)."""
+    import imrnet.data.fetch as f
+
+    arc = tmp_path / "a.tar"
+    with tarfile.open(arc, "w") as tf:
+        data = b"x" * 5000
+        info = tarfile.TarInfo("v.avi")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    real = shutil.disk_usage
+    monkeypatch.setattr(f.shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
+    with pytest.raises(FetchError, match=r"a\.tar: needs 5000 bytes to extract, 1000 are free"):
+        safe_extract(arc, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

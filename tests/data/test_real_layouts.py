@@ -136,8 +136,8 @@ def test_kinetics400_csv_and_missing_videos(tmp_path, tiny_video, layout):
     assert [(r.video_id, r.label) for r in tr] == [("-3B32lodo2M_000059_000069", 0),
                                                   ("--0NTAs-fA0_000010_000020", 2)]
     assert [m[0] for m in tr.missing] == ["gone_video1_000000_000010"]
-    va = kinetics400.list_videos(root, subset="val")
-    assert len(va) == 0 and len(va.missing) == 1
+    with pytest.raises(DatasetError, match=r"val\.csv: none of its 1 listed val videos is under"):
+        kinetics400.list_videos(root, subset="val")  # a split with nothing on disk: an error
     with pytest.raises(ValueError):
         kinetics400.list_videos(root, subset="test")
     (root / "annotations" / "val.csv").write_text("name,id\nx,y\n")
@@ -157,9 +157,7 @@ def test_extraction_over_official_layouts(tmp_path, ucf_root, tiny_video):
     (k / "annotations").mkdir(parents=True)
     (k / "annotations" / "train.csv").write_text(
         "label,youtube_id,time_start,time_end\nabseiling,-abc,1,11\nabseiling,gone,0,10\n")
-    (k / "annotations" / "val.csv").write_text("label,youtube_id,time_start,time_end\n")
-    _put(k / "train" / "-abc_000001_000011.mp4", tiny_video)
-    (k / "val").mkdir()
+    _put(k / "train" / "-abc_000001_000011.mp4", tiny_video)  # no val set: it is optional
     enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
     s = extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
     assert (s["videos"], s["indexed"], s["failed"]) == (5, 5, 0)
@@ -176,6 +174,10 @@ def test_extraction_over_official_layouts(tmp_path, ucf_root, tiny_video):
     import json
     missing = json.loads((tmp_path / "out" / "kinetics400" / "missing.json").read_text())
     assert [m["video_id"] for m in missing] == ["gone_000000_000010"]
+    # a val list, once present, must list videos that are there
+    (k / "annotations" / "val.csv").write_text("label,youtube_id,time_start,time_end\n")
+    with pytest.raises(DatasetError, match="list no video|lists no val video|missing video folder"):
+        extract("kinetics400", src, tmp_path / "out", encode=enc, progress=False)
     # a broken split file of split 2, when present, is an error, not silently skipped
     lists = ucf_root / "ucfTrainTestlist"
     (lists / "trainlist02.txt").write_text("Nope/v_Nope_g01_c01.avi 9\n")
@@ -214,3 +216,63 @@ def test_kinetics400_refuses_path_fields_that_leave_the_root(tmp_path, field, va
         "label,youtube_id,time_start,time_end\n" + ",".join(row.values()) + "\n")
     with pytest.raises(DatasetError, match=r"train.csv: line 2: entry .* file name"):
         kinetics400.list_videos(k)
+
+
+def test_empty_split_files_are_errors_naming_the_file(ucf_root, hmdb_root, tmp_path, tiny_video):
+    """An empty list (a damaged or partial download) used to give an empty split that failed
+    only in training; every adapter now refuses it, naming the file, and so does the fetch
+    stage's layout check, which reads every split and subset the extract stage will."""
+    import yaml
+
+    from pipelines import fetch as stage
+
+    (ucf_root / "ucfTrainTestlist" / "testlist01.txt").write_bytes(b"\r\n")
+    with pytest.raises(DatasetError, match=r"testlist01\.txt: is empty"):
+        ucf101.list_videos(ucf_root, subset="test")
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump({"fetch": {"root": str(tmp_path / "raw"), "datasets": {
+        "ucf101": {"kind": "local", "path": str(ucf_root)}}}}))
+    assert stage.main(["--params", str(p), "--no-progress"]) == 1
+
+    (hmdb_root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt").write_text("")
+    with pytest.raises(DatasetError, match=r"cartwheel_test_split1\.txt: is empty"):
+        hmdb51.list_videos(hmdb_root)
+    for cls in ("brush_hair", "cartwheel"):  # listed, but none tagged for training
+        (hmdb_root / "testTrainMulti_7030_splits" / f"{cls}_test_split1.txt").write_text(
+            "".join(f"{v.name} 2\n" for v in (hmdb_root / cls).iterdir()))
+    with pytest.raises(DatasetError, match="lists no split-1 train video"):
+        hmdb51.list_videos(hmdb_root)
+
+    root = tmp_path / "k400"
+    (root / "annotations").mkdir(parents=True)
+    (root / "train").mkdir()
+    (root / "annotations" / "train.csv").write_text("label,youtube_id,time_start,time_end\n")
+    with pytest.raises(DatasetError, match="list no video"):
+        kinetics400.list_videos(root)
+
+
+def test_sources_shorter_than_one_gop_go_to_the_failure_report(tmp_path, ucf_root):
+    """A 1-frame source encodes fine, but holds no complete GOP: it used to be indexed and
+    fail later in training; now extraction lists it in the failure report with the reason
+    and leaves it out of the index."""
+    import json
+    from imrnet.data.extract import extract, load_index
+
+    one = helpers.write_clip(tmp_path / "one.avi", [helpers.smooth_pattern(48, 64, 7, 6)],
+                             codec="mpeg4", pix_fmt="yuv420p")
+    short = ucf_root / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.avi"
+    _put(short, one)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ucf101").symlink_to(ucf_root, target_is_directory=True)
+    enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
+    with pytest.raises(RuntimeError, match="1 of 5 videos failed"):
+        extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
+    s = extract("ucf101", src, tmp_path / "out", encode=enc, progress=False,
+                max_failed_fraction=0.5)
+    assert (s["videos"], s["indexed"], s["failed"]) == (5, 4, 1)
+    report = json.loads((tmp_path / "out" / "ucf101" / "encode-failures.json").read_text())
+    listed = str(src / "ucf101" / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.avi")
+    assert list(report) == [listed]
+    assert "only 1 decodable frame(s): not one complete GOP of 12" in report[listed]
+    assert "v_YoYo_g09_c02" not in [r.video_id for r in load_index(tmp_path / "out", "ucf101")]

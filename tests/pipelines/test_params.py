@@ -72,9 +72,12 @@ def test_the_profiles_pass_their_own_checks():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
+    from pipelines.runs import load_params
+
     for prof in sorted((root / "profiles").glob("*.yaml")):
         extract.load_params(str(prof))
         fetch.load_params(str(prof))
+        load_params(str(prof))
 
 
 def test_yaml_exponent_strings_still_count_as_numbers(tmp_path):
@@ -84,3 +87,97 @@ def test_yaml_exponent_strings_still_count_as_numbers(tmp_path):
     path = _write(tmp_path, {"extract": {**GOOD_EXTRACT, "max_failed_fraction": "1e-2"}})
     assert extract.load_params(path)["max_failed_fraction"] == "1e-2"
     assert make_config({"optim": {"weight_decay": "5e-4", "lr": "1e-3"}})["optim"]["lr"] == "1e-3"
+
+
+@pytest.mark.parametrize("limits,msg", [
+    ({"max_members": -1}, "fetch.archive_limits.max_members must be a positive integer, got -1"),
+    ({"members": 10}, "fetch.archive_limits.members: unknown"),
+    ([1], "fetch.archive_limits must be a mapping, got [1]"),
+])
+def test_fetch_archive_limits_params(tmp_path, capsys, limits, msg):
+    path = _write(tmp_path, {"fetch": {"root": str(tmp_path / "raw"), "archive_limits": limits,
+                                       "datasets": {"synthetic-ucf": {"kind": "synthetic",
+                                                                      "width": 32, "height": 32}}}})
+    assert fetch.main(["--params", path, "--no-progress"]) == 2
+    assert msg in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()
+
+
+def _profile(name: str = "smoke") -> dict:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return yaml.safe_load((root / "profiles" / f"{name}.yaml").read_text())
+
+
+@pytest.mark.parametrize("where,value,msg", [
+    (("pretrain", "budget"), {"clips": "many"}, "pretrain.budget.clips must be an integer >= 1, got 'many'"),
+    (("pretrain", "budget"), {"clips": 10, "epochs": 2}, "pretrain.budget must hold one of clips or epochs"),
+    (("pretrain", "runs", "pmsp"), None, "pretrain.runs.pmsp must be a mapping, got None"),
+    (("pretrain", "runs", "pmsp", "tasks"), "pmsp", "pretrain.runs.pmsp.tasks must be a non-empty list of names, got 'pmsp'"),
+    (("pretrain", "runs", "pmsp", "arch"), "resnet", "pretrain.runs.pmsp.arch must be one of imrnet, coviar, imrnet_flow"),
+    (("pretrain", "dataset"), None, "pretrain.dataset must be a non-empty string, got None"),
+    (("finetune", "runs", "imrnet-pmsp-ucf", "epochs"), 0, "finetune.runs.imrnet-pmsp-ucf.epochs must be an integer >= 1, got 0"),
+    (("finetune", "runs", "imrnet-pmsp-ucf", "after"), None, "finetune.runs.imrnet-pmsp-ucf.after must be a non-empty string"),
+    (("finetune", "models", "imrnet", "streams"), "iframes", "finetune.models.imrnet.streams must be a non-empty list of names"),
+    (("train", "data"), 5, "train.data must be a mapping, got 5"),
+    (("train", "seeds"), 3, "train: unknown key(s) ['seeds']"),
+    (("profile", "sizes"), [{"size": 64, "res5_stride": 3}], "profile.sizes[0].res5_stride must be one of 1, 2, got 3"),
+    (("profile", "sizes"), [{"size": 64, "coviar_i_depth": 19}], "profile.sizes[0].coviar_i_depth must be one of 18, 34, 50, 101, 152, got 19"),
+    (("profile", "rounds"), "three", "profile.rounds must be an integer >= 1, got 'three'"),
+    (("report", "pmsp_videos"), 0, "report.pmsp_videos must be an integer >= 1, got 0"),
+])
+def test_training_profile_and_report_sections(tmp_path, capsys, where, value, msg):
+    """The sections `pipelines.runs.load_params` reads (train, pretrain, finetune, profile,
+    report): a bad value names the file and the key, before any run starts."""
+    from pipelines import report, train_stage
+
+    p = _profile()
+    node = p
+    for k in where[:-1]:
+        node = node[k]
+    node[where[-1]] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(p))
+    if where[0] == "profile":
+        from pipelines import profile
+        assert profile.main(["--params", str(path)]) == 2
+    elif where[0] == "report":
+        assert report.main(["--params", str(path)]) == 1
+    else:
+        assert train_stage.main("pretrain", ["pmsp", "--params", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert msg in err and str(path) in err
+
+
+@pytest.mark.parametrize("cfg,msg", [
+    ({"model": {"depth": 34}}, "model.depth must be one of 18, 50, got 34"),
+    ({"model": {"connection": "both"}}, "model.connection must be one of bidirectional, unidirectional, none, got 'both'"),
+    ({"model": {"gated": "yes"}}, "model.gated must be true or false, got 'yes'"),
+    ({"model": {"dropout": 1.5}}, "model.dropout must be a number in [0, 1), got 1.5"),
+    ({"model": {"i_width": 16.0}}, "model.i_width must be an integer >= 1, got 16.0"),
+    ({"arch": "coviar", "model": {"i_depth": 19}}, "model.i_depth must be one of 18, 34, 50, 101, 152, got 19"),
+    ({"arch": "imrnet_flow", "model": {"flow_width": 0}}, "model.flow_width must be an integer >= 1, or null, got 0"),
+    ({"data": {"max_videos": "all"}}, "data.max_videos must be an integer >= 1, or null, got 'all'"),
+    ({"data": {"resize_short": 0}}, "data.resize_short must be an integer >= 1, or null, got 0"),
+    ({"data": {"flip": "no"}}, "data.flip must be true or false, got 'no'"),
+    ({"data": {"pmsp_pframes": "some"}}, "data.pmsp_pframes must be one of sampled, all, got 'some'"),
+    ({"tasks": ["pmsp"], "weights": {"ctp": 0.5}}, "weights.ctp: not among the tasks of this run (pmsp)"),
+    ({"tasks": ["pmsp", "ctp"], "weights": {"ctp": "half"}}, "weights.ctp must be a finite number >= 0, got 'half'"),
+    ({"weights": [1]}, "weights must be a mapping"),
+    ({"init": "runs/x/model.pt"}, "init must be null or {checkpoint: <path>}, got 'runs/x/model.pt'"),
+    ({"streams": "iframes"}, "streams must be a list of stream names, got 'iframes'"),
+])
+def test_training_keys_are_typed(cfg, msg):
+    """`imrnet.train.config.make_config` types every key, not only the numeric ones."""
+    from imrnet.train.config import make_config
+
+    with pytest.raises(ValueError) as e:
+        make_config(cfg)
+    assert msg in str(e.value)
+
+
+def test_model_numbers_written_as_yaml_exponents_are_read_as_numbers():
+    from imrnet.train.config import make_config
+
+    assert make_config({"model": {"p_width_ratio": "625e-4"}})["model"]["p_width_ratio"] == 0.0625
