@@ -9,18 +9,20 @@ a deterministic sprite clip, re-encodes it with `encode_mpeg4`, reads it back wi
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
-import shutil
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from imrnet import reproducibility
 from imrnet.codec import encode_mpeg4, read_compressed
 from imrnet.data.synthetic import write_ffv1
+
+from .params import ParamsError, check, load_section
 
 OUT = Path("data/codec_check")
 METRICS = Path("reports/metrics/codec_check.json")
@@ -42,12 +44,30 @@ def render(path: Path, *, frames: int, width: int, height: int, speed: int) -> N
     write_ffv1(path, clip)
 
 
-def main() -> None:
-    params = yaml.safe_load(Path("params.yaml").read_text())["codec_check"]
+SPEC = {"frames": ("int>=13", True), "width": ("int>=16", True), "height": ("int>=16", True),
+        "speed": ("int>=0", True), "gop_size": ("int>=2", True), "quality": ("int:1..31", True),
+        "num_gops": ("int>=1", True)}
+FILES = ("source.mkv", "clip.mp4")  # what the stage writes in OUT, the only files it replaces
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipelines.codec_check", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    a = ap.parse_args(argv)
+    try:
+        params = check(f"{a.params}: codec_check", load_section(a.params, "codec_check"), SPEC)
+        if params["frames"] < params["num_gops"] * params["gop_size"]:
+            raise ParamsError(f"{a.params}: codec_check.frames ({params['frames']}) must hold "
+                              f"num_gops x gop_size = {params['num_gops'] * params['gop_size']} frames")
+    except ParamsError as e:
+        print(f"codec_check: {e}", file=sys.stderr)
+        return 2
+    params = {k: int(v) for k, v in params.items()}
     t0 = time.perf_counter()
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir(parents=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        (OUT / name).unlink(missing_ok=True)
     render(OUT / "source.mkv", frames=params["frames"], width=params["width"],
            height=params["height"], speed=params["speed"])
     info = encode_mpeg4(OUT / "source.mkv", OUT / "clip.mp4", short_side=None,
@@ -67,7 +87,8 @@ def main() -> None:
     METRICS.parent.mkdir(parents=True, exist_ok=True)
     METRICS.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     print(f"codec_check: {time.perf_counter() - t0:.1f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,6 +20,7 @@ A real dataset's layout is checked with its adapter (UCF-101, HMDB-51, Kinetics-
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def load_params(path: str) -> dict:
         raise ParamsError(f"{path}: fetch.{e}") from None
     for name, entry in p["datasets"].items():
         where = f"{path}: fetch.datasets.{name}"
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise ParamsError(f"{path}: fetch.datasets: {name!r} is not a dataset name (letters, "
+                              "digits, '.', '_', '-'; one folder under fetch.root)")
         if not isinstance(entry, dict) or entry.get("kind") not in SPECS:
             got = entry.get("kind") if isinstance(entry, dict) else entry
             raise ParamsError(f"{where}.kind must be one of {', '.join(SPECS)}, got {got!r}")

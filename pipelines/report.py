@@ -24,12 +24,15 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from imrnet.paths import write_bytes_atomic
 
 from repro.reference import load_reference, lookup
 from repro.claims import claims, claims_markdown
@@ -331,8 +334,39 @@ def build_report(params_path: str = "params.yaml") -> dict:
                          f"{'is' if len(missing) == 1 else 'are'} not here (a fresh clone has "
                          "the metrics but not the data and weights): run `make repro` first; "
                          "nothing under reports/ was changed")
-    for d in (TABLES, FIGURES):  # nothing stale from another profile
+    aside = _set_aside((TABLES, FIGURES))  # nothing stale from another profile
+    try:
+        out = _build(res, params, ref)
+    except BaseException:
+        _restore(aside)  # a failure half-way leaves the old tables and figures as they were
+        raise
+    for d in aside.values():
+        shutil.rmtree(d)
+    return out
+
+
+def _set_aside(dirs) -> dict:
+    """Move each existing folder of ``dirs`` to ``.<name>.before-report`` beside it."""
+    aside = {}
+    for d in dirs:
+        a = d.with_name(f".{d.name}.before-report")
+        if a.exists() and d.exists():
+            shutil.rmtree(a)  # a leftover of an earlier report killed half-way; d is newer
+        if a.exists():
+            aside[d] = a  # killed half-way before: the old folder is the one set aside
+        elif d.exists():
+            os.replace(d, a)
+            aside[d] = a
+    return aside
+
+
+def _restore(aside: dict) -> None:
+    for d, a in aside.items():
         shutil.rmtree(d, ignore_errors=True)
+        os.replace(a, d)
+
+
+def _build(res: Results, params: dict, ref) -> dict:
     tabs = tables(res, ref)
     prof = runtime_table(ref)
     if prof is not None:
@@ -345,8 +379,9 @@ def build_report(params_path: str = "params.yaml") -> dict:
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
     md = claims_markdown(cl, params, res.settings())
-    (REPORTS / "claims.md").write_text(md)
-    (REPORTS / "index.html").write_text(index_html(params, tabs, t4, md, extra, FIGURES))
+    page = index_html(params, tabs, t4, md, extra, FIGURES)  # both made before either is written
+    write_bytes_atomic(REPORTS / "claims.md", md.encode())
+    write_bytes_atomic(REPORTS / "index.html", page.encode())
     return {"claims": cl, "tables": sorted(tabs), "figures": sorted(p.name for p in FIGURES.glob("*.png"))}
 
 

@@ -66,9 +66,11 @@ def main(argv=None) -> int:
             print(f"pin: {e}", file=sys.stderr)
             return 2
         return 0
-    from pipelines.report import main as report_main
+    # the report is the pipeline's stage (pipelines.report), run as its own process: repro
+    # never imports pipelines (the layers: imrnet <- repro <- pipelines)
+    import subprocess
 
-    return report_main(["--params", a.params])
+    return subprocess.run([sys.executable, "-m", "pipelines.report", "--params", a.params]).returncode
 
 
 if __name__ == "__main__":

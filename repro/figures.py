@@ -12,23 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from imrnet.png import save_png  # noqa: E402  (re-exported: the report's PNGs)
+
 from .results import read_jsonl  # noqa: E402
 
 __all__ = ["save_png", "training_curves", "runtime_chart", "ctp_figure", "pmsp_figure"]
-
-_META = {"Software": None}  # no version string: the same figure gives the same bytes
-
-
-def save_png(fig_or_image, path: str | Path) -> Path:
-    """Write a matplotlib figure or an RGB uint8 array as a PNG without varying metadata."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(fig_or_image, np.ndarray):
-        plt.imsave(path, fig_or_image, metadata=_META)
-    else:
-        fig_or_image.savefig(path, dpi=110, metadata=_META)
-        plt.close(fig_or_image)
-    return path
 
 
 def training_curves(runs: dict[str, str | Path | list], keys=("loss",), *, title: str = ""):

@@ -56,7 +56,14 @@ def collect(workspace: str | Path = ".") -> dict:
 
 
 def _mode(metrics: dict) -> str:
-    return (metrics.get("reproducibility") or {}).get("mode", "unrecorded")
+    """The run's mode, "avx2" only where its numbers hold across machines (the mode held, the
+    run trained on CPU); otherwise what it was and why not."""
+    r = metrics.get("reproducibility") or {}
+    mode = r.get("mode", "unrecorded")
+    if mode == "avx2" and r.get("cross_machine") is not True:
+        why = r.get("cuda") or "; ".join(map(str, r.get("problems") or [])) or "not recorded"
+        return f"avx2, but not cross-machine ({why})"
+    return mode
 
 
 def _flat(d: dict) -> dict:

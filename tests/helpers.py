@@ -91,7 +91,8 @@ def cut_frames(n: int = 60, h: int = 64, w: int = 96, cuts=(7, 31, 40)):
 def write_rar4(path, members: dict, links: dict | None = None) -> Path:
     """A RAR 4.x archive of stored (uncompressed) files, Unix host, written by hand: no rar
     tool is free to install, and bsdtar/unar only read the format. ``links`` maps member name
-    to symlink target."""
+    to symlink target. Names are stored with backslashes, as rar writes them (bsdtar and
+    unar turn them into folders; a stored '/' is a character of the name to unar)."""
     import struct
     import zlib
 
@@ -104,7 +105,7 @@ def write_rar4(path, members: dict, links: dict | None = None) -> Path:
     entries = [(n, d, 0o100644) for n, d in members.items()]
     entries += [(n, t.encode(), 0o120777) for n, t in (links or {}).items()]
     for name, data, mode in entries:
-        raw = name.encode()
+        raw = name.replace("/", "\\").encode()
         body = struct.pack("<IIBIIBBHI", len(data), len(data), 3, zlib.crc32(data),
                            0x00210000, 20, 0x30, len(raw), mode) + raw
         out.append(block(0x74, 0x8000, body, data))

@@ -9,18 +9,21 @@ Finished outputs are skipped (writes are atomic), so a killed run resumes; a run
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from ..codec import VideoError, probe_mpeg4
-from ..paths import exclusive, refuse_overlap, write_bytes_atomic
+from ..paths import Busy, exclusive, refuse_overlap, write_bytes_atomic
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
-from .records import DatasetError, VideoList, VideoRecord, reset_if_changed, safe_relative
+from .records import (DatasetError, VideoList, VideoRecord, reset_if_changed, safe_relative,
+                      stamp_matches)
 
 __all__ = ["dataset_jobs", "extract", "merge_shards", "shard_of", "load_index", "subset_tag",
            "index_gop_size"]
@@ -116,11 +119,68 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
         raise ValueError(f"unknown dataset {name!r}")
     safe_relative(Path(src_root), "dataset name", name, single=True)
     refuse_overlap(Path(src_root) / name, Path(dst_root) / name, what="extracted dataset")
-    lock = name if shard is None else f"{name}.shard-{shard[0]}-of-{shard[1]}"  # shards in parallel
-    with exclusive(dst_root, f"the extraction of {lock}", name=lock):
-        return _extract(name, src_root, dst_root, encode=encode, workers=workers, shard=shard,
-                        max_failed_fraction=max_failed_fraction, progress=progress, flow=flow,
-                        verify=verify)
+    missing: list = []  # the source's layout is read (and its errors raised) before any write
+    jobs = shard_of(dataset_jobs(name, Path(src_root), missing), shard)
+    stamp = {"encode": encode, "flow": bool(flow)}
+    kw = dict(encode=encode, workers=workers, shard=shard, max_failed_fraction=max_failed_fraction,
+              progress=progress, flow=flow, verify=verify, jobs=jobs, missing=missing)
+    with _dataset_lock(Path(dst_root), name, stamp, sharded=shard is not None):
+        if shard is None:
+            return _extract(name, src_root, dst_root, **kw)
+        lock = f"{name}.shard-{shard[0]}-of-{shard[1]}"
+        with exclusive(dst_root, f"the extraction of {lock}", name=lock):
+            return _extract(name, src_root, dst_root, **kw)
+
+
+SHARD_WAIT_S = 30.0  # how long a shard waits for another shard's brief reset phase
+
+
+@contextlib.contextmanager
+def _dataset_lock(dst_root: Path, name: str, stamp: dict, *, sharded: bool):
+    """``<dst_root>/.<name>.lock``: an unsharded run holds it exclusively throughout; shards
+    hold it shared (they run in parallel, each also holding its own shard's lock), after
+    one of them, holding it exclusively, has reset the folder to their params
+    (`reset_if_changed`). A shard that finds the folder stamped with other params while
+    other runs hold it is refused (`Busy`): two runs with different params never write
+    one output, and none deletes what another is writing."""
+    import fcntl
+
+    out = dst_root / name
+    dst_root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(dst_root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+
+    def busy(why: str) -> Busy:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+        return Busy(f"{out}: {why} (pid {holder}); wait for it to finish, or use another "
+                    "output folder")
+
+    def take(kind) -> bool:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    try:
+        if take(fcntl.LOCK_EX):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            reset_if_changed(out, stamp)  # stale outputs never mix in
+            if sharded:
+                fcntl.flock(fd, fcntl.LOCK_SH)  # let the other shards in
+        elif not sharded:
+            raise busy(f"another process is extracting {name} into it")
+        else:
+            deadline = time.monotonic() + SHARD_WAIT_S
+            while not take(fcntl.LOCK_SH):
+                if time.monotonic() > deadline:
+                    raise busy(f"another process is extracting {name} into it, unsharded")
+                time.sleep(0.1)
+        if sharded and not stamp_matches(out, stamp):
+            raise busy("other shards are writing it with other params")
+        yield
+    finally:
+        os.close(fd)
 
 
 VERIFY = ("sha256", "size")
@@ -155,7 +215,7 @@ def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, 
 
 
 def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fraction, progress,
-             flow, verify) -> dict:
+             flow, verify, jobs, missing) -> dict:
     """Encode (a shard of) dataset ``name`` and write its index; returns a summary.
 
     With ``flow``, the Farneback flow of every encoded video is computed once here
@@ -166,10 +226,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
             ``encode-failures.json`` names them).
     """
     src_root, out = Path(src_root), Path(dst_root) / name
-    missing: list = []
-    jobs = shard_of(dataset_jobs(name, src_root, missing), shard)
     pairs = [(j["src"], str(out / j["rel"])) for j in jobs]
-    reset_if_changed(out, {"encode": encode, "flow": bool(flow)})  # stale outputs never mix in
     suffix = "" if shard is None else f".shard-{shard[0]}-of-{shard[1]}"
     shas: dict = {}
     _drop_changed(out, suffix, jobs, pairs, verify, shas)

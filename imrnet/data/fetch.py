@@ -247,9 +247,7 @@ def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike, *,
         raise FetchError(f"{archive}: no such archive")
     caps = check_limits(limits)
     _members(archive, caps, dst.parent)
-    tmp = dst.with_name(dst.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = _fresh_temp(dst.with_name(dst.name + ".partial"))
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
@@ -278,6 +276,9 @@ def _merge(src: Path, dst: Path) -> None:
     """Move the contents of ``src`` into ``dst`` (folders merged; a clash of files is an error)."""
     dst.mkdir(parents=True, exist_ok=True)
     for child in sorted(src.iterdir()):
+        if child.name == MARK:  # one archive's part of a larger extraction: dst has its own
+            child.unlink()
+            continue
         target = dst / child.name
         if target.is_dir() and child.is_dir() and not child.is_symlink():
             _merge(child, target)
@@ -296,9 +297,7 @@ def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False,
     archives found inside (HMDB-51's per-class ``<class>.rar``) are
     extracted in place, their members checked like the outer ones, and removed."""
     dst = Path(dst)
-    tmp = dst.with_name(dst.name + ".assembling")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = _fresh_temp(dst.with_name(dst.name + ".assembling"))
     try:
         for k, archive in enumerate(archives):
             _merge(safe_extract(archive, tmp / f".archive-{k}", limits=limits), tmp)
@@ -316,13 +315,37 @@ def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False,
     return _install(tmp, dst)
 
 
+MARK = ".imrnet-fetch"  # in every folder fetch extracts: what it may replace or remove
+
+
+def _ours(folder: Path) -> bool:
+    return (folder / MARK).is_file() and not (folder / MARK).is_symlink()
+
+
+def _fresh_temp(tmp: Path) -> Path:
+    """An empty working folder ``tmp`` holding the mark; a leftover of an earlier fetch (it
+    holds the mark) is removed, anything else there is refused, never deleted."""
+    if tmp.is_symlink() or (tmp.exists() and not (tmp.is_dir() and _ours(tmp))):
+        raise FetchError(f"{tmp}: exists and fetch did not make it; move it away")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / MARK).write_text("written by imrnet.data.fetch; the folder may be replaced by it\n")
+    return tmp
+
+
 def _install(tmp: Path, dst: Path) -> Path:
-    """Move a complete extraction into place, replacing an earlier one (the stage's own
-    output; a symlink there is only unlinked)."""
+    """Move a complete extraction into place, replacing only an earlier one of fetch's (it
+    holds the mark; a symlink there is only unlinked): a folder or file fetch did not make is
+    refused, not deleted."""
     if dst.is_symlink():
         dst.unlink()
     elif dst.exists():
+        if not (dst.is_dir() and _ours(dst)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise FetchError(f"{dst}: exists and fetch did not extract it (no {MARK} in it); "
+                             "move it away, or use it as it is with kind: local")
         shutil.rmtree(dst)
+    (tmp / MARK).write_text("written by imrnet.data.fetch; the folder may be replaced by it\n")
     os.replace(tmp, dst)
     return dst
 

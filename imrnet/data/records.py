@@ -104,6 +104,21 @@ def check_subset(subset: str, allowed: tuple[str, ...]) -> str:
     return subset
 
 
+def stamp_matches(base: Path, params: dict, *, stamp: str = ".params.json") -> bool:
+    """Whether ``base`` holds the stamp `reset_if_changed` writes for ``params``."""
+    f = Path(base) / stamp
+    try:
+        return f.read_text() == _stamp_text(params)
+    except OSError:
+        return False
+
+
+def _stamp_text(params: dict) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True, indent=1) + "\n"
+
+
 def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -> bool:
     """Keep ``base`` (a stage's own output folder) only if it was built with ``params``.
 
@@ -117,7 +132,7 @@ def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -
     import sys
 
     base = Path(base)
-    text = json.dumps(params, sort_keys=True, indent=1) + "\n"
+    text = _stamp_text(params)
     f = base / stamp
     changed = base.is_dir() and (not f.is_file() or f.read_text() != text) and any(base.iterdir())
     if changed and not f.is_file():

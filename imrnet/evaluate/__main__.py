@@ -63,7 +63,7 @@ def retrieval(model_path: str, root: str, dataset: str, *, out: str | None = Non
         gf = np.zeros((len(g["labels"]),) + qf.shape[1:], np.uint8)
         for j in used:
             gf[j] = first(recs["train"][j])
-        from repro.figures import save_png
+        from ..png import save_png
         save_png(retrieval_figure(qf, gf, top[:rows], q["labels"][:rows], g["labels"], rows=rows,
                                   k=3), o / "retrieval.png")
     return res

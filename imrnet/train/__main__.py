@@ -38,7 +38,11 @@ def main(argv=None) -> int:
     try:
         cfg = yaml.safe_load(Path(a.config).read_text()) or {}
         if a.section:
+            if not isinstance(cfg, dict) or a.section not in cfg:
+                raise ValueError(f"{a.config}: no {a.section!r} section (--section)")
             cfg = cfg[a.section]
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{a.config}: a training config must be a mapping, got {cfg!r}")
         for item in a.set:
             _set(cfg, item)
         res = (pretrain if a.mode == "pretrain" else finetune)(cfg)

@@ -208,3 +208,39 @@ def test_an_output_changed_after_indexing_is_encoded_again(tmp_path, raw, capsys
     assert stage.main(["--params", params, "--no-progress"]) == 0
     assert "changed on disk since it was indexed" in capsys.readouterr().err
     assert _tree(dst) == before  # the same bytes as the first encode, the same index
+
+
+def test_shards_and_unsharded_runs_with_other_params_exclude_each_other(tmp_path, raw, monkeypatch):
+    """Per-shard locks alone let an unsharded run, or a shard with other params, reset the
+    folder other shards were writing into. Shards now hold the dataset's lock shared (after
+    one of them reset the folder to their params, holding it exclusively); a shard meeting
+    other params, or an unsharded run, is refused and deletes nothing."""
+    import fcntl
+
+    from imrnet.data import extract as E
+    from imrnet.paths import Busy, exclusive
+
+    monkeypatch.setattr(E, "SHARD_WAIT_S", 0.3)
+    dst = tmp_path / "sh"
+    enc_a = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
+    enc_b = {**enc_a, "quality": 5}
+    E.extract("synthetic-hmdb", raw, dst, encode=enc_a, shard=(0, 2), progress=False)
+    done = _tree(dst / "synthetic-hmdb")
+    assert any(k.endswith(".mp4") for k in done)
+    fd = os.open(dst / ".synthetic-hmdb.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # shard 0 of params A still running
+        with pytest.raises(Busy, match="other shards are writing it with other params"):
+            E.extract("synthetic-hmdb", raw, dst, encode=enc_b, shard=(1, 2), progress=False)
+        with pytest.raises(Busy, match="another process is extracting synthetic-hmdb"):
+            E.extract("synthetic-hmdb", raw, dst, encode=enc_b, progress=False)
+        assert _tree(dst / "synthetic-hmdb") == done  # nothing of shard 0's deleted
+        # a shard of the same params runs beside it
+        E.extract("synthetic-hmdb", raw, dst, encode=enc_a, shard=(1, 2), progress=False)
+    finally:
+        os.close(fd)
+    with exclusive(dst, "an unsharded extraction", name="synthetic-hmdb"):
+        with pytest.raises(Busy, match="unsharded"):
+            E.extract("synthetic-hmdb", raw, dst, encode=enc_a, shard=(0, 2), progress=False)
+    merged = E.merge_shards("synthetic-hmdb", dst, 2)
+    assert len(json.loads(merged.read_text())) == 30

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 import helpers
 
@@ -230,7 +231,7 @@ def test_nested_rar_download_as_hmdb_ships(server, tmp_path):
     p.write_text(yaml.safe_dump(params))
     assert stage.main(["--params", str(p), "--no-progress"]) == 0
     dst = tmp_path / "raw" / "hmdb51"
-    assert sorted(x.name for x in dst.iterdir()) == ["brush_hair", "cartwheel",
+    assert sorted(x.name for x in dst.iterdir()) == [".imrnet-fetch", "brush_hair", "cartwheel",
                                                      "testTrainMulti_7030_splits"]
     assert not list(dst.rglob("*.rar"))
     from imrnet.data import hmdb51
@@ -248,7 +249,7 @@ def test_several_archives_clash_is_an_error(tmp_path):
     assert not (tmp_path / "ucf").exists() and not (tmp_path / "ucf.assembling").exists()
     _tar(b, {"ucfTrainTestlist/classInd.txt": b"1 A\r\n"})
     out = extract_archives([a, b], tmp_path / "ucf")
-    assert sorted(x.name for x in out.iterdir()) == ["UCF-101", "ucfTrainTestlist"]
+    assert sorted(x.name for x in out.iterdir()) == [".imrnet-fetch", "UCF-101", "ucfTrainTestlist"]
 
 
 def test_archive_caps_refuse_bombs_and_floods_before_writing(tmp_path):
@@ -275,7 +276,8 @@ def test_archive_caps_refuse_bombs_and_floods_before_writing(tmp_path):
                                          r"15000.*max_members"):
         safe_extract(flood, tmp_path / "o2")
     assert not (tmp_path / "o2").exists()
-    assert len(list(safe_extract(flood, tmp_path / "o2", limits={"max_members": 20_000}).iterdir())) == 20_000
+    out = safe_extract(flood, tmp_path / "o2", limits={"max_members": 20_000})
+    assert len([p for p in out.iterdir() if p.name != ".imrnet-fetch"]) == 20_000
 
     for bad, msg in (({"max_members": 0}, "positive integer"), ({"max_ratio": "big"}, "positive integer"),
                      ({"max_size": 1}, "unknown")):
@@ -298,3 +300,42 @@ def test_archive_needing_more_than_the_free_disk_is_refused(tmp_path, monkeypatc
     with pytest.raises(FetchError, match=r"a\.tar: needs 5000 bytes to extract, 1000 are free"):
         safe_extract(arc, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_fetch_replaces_only_what_it_extracted(tmp_path):
+    """An existing folder at the destination that fetch did not extract (a user's copy of the
+    dataset, their notes in it) used to be deleted to make room; now it is refused and kept.
+    fetch's own earlier extraction (it holds the mark) is replaced, as a rerun needs."""
+    arc = tmp_path / "ucf.zip"
+    with zipfile.ZipFile(arc, "w") as z:
+        z.writestr("UCF-101/a.avi", b"video")
+    mine = tmp_path / "data" / "ucf"
+    mine.mkdir(parents=True)
+    (mine / "thesis.tex").write_text("three years of work")
+    with pytest.raises(FetchError, match=r"data/ucf: exists and fetch did not extract it"):
+        safe_extract(arc, mine)
+    assert (mine / "thesis.tex").read_text() == "three years of work"
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["ucf"]
+    (tmp_path / "data" / "ucf.partial").mkdir()  # not a leftover of fetch's: kept too
+    (tmp_path / "data" / "ucf.partial" / "keep").write_text("x")
+    with pytest.raises(FetchError, match=r"ucf\.partial: exists and fetch did not make it"):
+        safe_extract(arc, mine)
+    assert (tmp_path / "data" / "ucf.partial" / "keep").is_file()
+    out = safe_extract(arc, tmp_path / "fresh")
+    assert (out / "UCF-101" / "a.avi").read_bytes() == b"video"
+    with zipfile.ZipFile(arc, "w") as z:
+        z.writestr("UCF-101/b.avi", b"video 2")
+    out = safe_extract(arc, tmp_path / "fresh")  # its own earlier output: replaced
+    assert sorted(p.name for p in (out / "UCF-101").iterdir()) == ["b.avi"]
+
+
+@pytest.mark.parametrize("name", ["../../victim", "a/b", "..", ".hidden", ""])
+def test_fetch_dataset_names_are_single_folder_names(tmp_path, capsys, name):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"fetch": {"root": str(tmp_path / "raw"), "datasets": {
+        name: {"kind": "local", "path": str(tmp_path)}}}}))
+    from pipelines import fetch as fetch_stage
+
+    assert fetch_stage.main(["--params", str(path), "--no-progress"]) == 2
+    assert "is not a dataset name" in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()

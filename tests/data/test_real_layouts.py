@@ -218,7 +218,8 @@ def test_kinetics400_refuses_path_fields_that_leave_the_root(tmp_path, field, va
         kinetics400.list_videos(k)
 
 
-def test_empty_split_files_are_errors_naming_the_file(ucf_root, hmdb_root, tmp_path, tiny_video):
+def test_empty_split_files_are_errors_naming_the_file(ucf_root, hmdb_root, tmp_path, tiny_video,
+                                                    capsys):
     """An empty list (a damaged or partial download) used to give an empty split that failed
     only in training; every adapter now refuses it, naming the file, and so does the fetch
     stage's layout check, which reads every split and subset the extract stage will."""
@@ -233,6 +234,7 @@ def test_empty_split_files_are_errors_naming_the_file(ucf_root, hmdb_root, tmp_p
     p.write_text(yaml.safe_dump({"fetch": {"root": str(tmp_path / "raw"), "datasets": {
         "ucf101": {"kind": "local", "path": str(ucf_root)}}}}))
     assert stage.main(["--params", str(p), "--no-progress"]) == 1
+    assert "testlist01.txt: is empty" in capsys.readouterr().err
 
     (hmdb_root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt").write_text("")
     with pytest.raises(DatasetError, match=r"cartwheel_test_split1\.txt: is empty"):
@@ -252,9 +254,10 @@ def test_empty_split_files_are_errors_naming_the_file(ucf_root, hmdb_root, tmp_p
 
 
 def test_sources_shorter_than_one_gop_go_to_the_failure_report(tmp_path, ucf_root):
-    """A 1-frame source encodes fine, but holds no complete GOP: it used to be indexed and
-    fail later in training; now extraction lists it in the failure report with the reason
-    and leaves it out of the index."""
+    """A 1-frame source encodes fine, but holds no complete GOP, and a truncated one used to
+    be re-encoded shorter: both were indexed and failed (or misled) later in training; now
+    extraction lists each in the failure report with the reason and leaves it out of the
+    index."""
     import json
     from imrnet.data.extract import extract, load_index
 
@@ -262,17 +265,42 @@ def test_sources_shorter_than_one_gop_go_to_the_failure_report(tmp_path, ucf_roo
                              codec="mpeg4", pix_fmt="yuv420p")
     short = ucf_root / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.avi"
     _put(short, one)
+    cut = ucf_root / "UCF-101" / "YoYo" / "v_YoYo_g01_c03.avi"  # a test video, cut short
+    cut.write_bytes(_truncated_mp4(tmp_path / "full.mp4"))
     src = tmp_path / "src"
     src.mkdir()
     (src / "ucf101").symlink_to(ucf_root, target_is_directory=True)
     enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
-    with pytest.raises(RuntimeError, match="1 of 5 videos failed"):
+    with pytest.raises(RuntimeError, match="2 of 5 videos failed"):
         extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
     s = extract("ucf101", src, tmp_path / "out", encode=enc, progress=False,
                 max_failed_fraction=0.5)
-    assert (s["videos"], s["indexed"], s["failed"]) == (5, 4, 1)
+    assert (s["videos"], s["indexed"], s["failed"]) == (5, 3, 2)
     report = json.loads((tmp_path / "out" / "ucf101" / "encode-failures.json").read_text())
     listed = str(src / "ucf101" / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.avi")
-    assert list(report) == [listed]
+    truncated = str(src / "ucf101" / "UCF-101" / "YoYo" / "v_YoYo_g01_c03.avi")
+    assert sorted(report) == sorted([listed, truncated])
     assert "only 1 decodable frame(s): not one complete GOP of 12" in report[listed]
+    assert "truncated or damaged" in report[truncated] and "of the 48 frames" in report[truncated]
     assert "v_YoYo_g09_c02" not in [r.video_id for r in load_index(tmp_path / "out", "ucf101")]
+    assert "v_YoYo_g01_c03" not in [r.video_id for r in load_index(tmp_path / "out", "ucf101",
+                                                                   subset="test")]
+
+
+def _truncated_mp4(path) -> bytes:
+    """An MP4 whose header (written first) declares 48 frames, cut to 90% of its bytes."""
+    import av
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+        st = out.add_stream("mpeg4", rate=30, options={"g": "12"})
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.codec_context.thread_count = 1
+        for i in range(48):
+            f = av.VideoFrame.from_ndarray(helpers.smooth_pattern(48, 64, 7, 6, phase=0.3 * i),
+                                           format="rgb24")
+            for p in st.encode(f.reformat(format="yuv420p", threads=1)):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+    data = path.read_bytes()
+    return data[:len(data) * 9 // 10]

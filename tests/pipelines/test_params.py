@@ -181,3 +181,32 @@ def test_model_numbers_written_as_yaml_exponents_are_read_as_numbers():
     from imrnet.train.config import make_config
 
     assert make_config({"model": {"p_width_ratio": "625e-4"}})["model"]["p_width_ratio"] == 0.0625
+
+
+@pytest.mark.parametrize("change,msg", [
+    ({"frames": "sixty"}, "codec_check.frames must be an integer >= 13, got 'sixty'"),
+    ({"quality": 0}, "codec_check.quality must be an integer in 1..31, got 0"),
+    ({"frames": 20}, "codec_check.frames (20) must hold num_gops x gop_size = 60 frames"),
+    ({"gop": 12}, "unknown key(s) ['gop']"),
+])
+def test_codec_check_params(tmp_path, capsys, monkeypatch, change, msg):
+    from pipelines import codec_check
+
+    good = {"frames": 60, "width": 160, "height": 96, "speed": 3, "gop_size": 12, "quality": 1,
+            "num_gops": 5}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"codec_check": {**good, **change}}))
+    monkeypatch.chdir(tmp_path)
+    assert codec_check.main(["--params", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and str(path) in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_train_cli_names_a_missing_section(tmp_path, capsys):
+    from imrnet.train.__main__ import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("pretrain: {tasks: [pmsp]}\n")
+    assert main(["pretrain", "--config", str(cfg), "--section", "pretrian"]) == 1
+    assert f"{cfg}: no 'pretrian' section (--section)" in capsys.readouterr().err

@@ -26,3 +26,22 @@ def test_report_without_data_changes_nothing_and_names_the_missing_files(tmp_pat
     assert report.main(["--params", "params.yaml"]) == 1
     for d in ("tables", "figures"):
         assert (tmp_path / "reports" / d / "committed.txt").read_text() == "keep me"
+
+
+def test_a_report_failing_half_way_leaves_the_old_tables_and_figures(tmp_path, monkeypatch):
+    """The inputs are there but one is unreadable: the report fails after it began writing
+    tables; the committed tables and figures are put back as they were."""
+    shutil.copy(ROOT / "profiles/default.yaml", tmp_path / "params.yaml")
+    shutil.copytree(ROOT / "reports/metrics", tmp_path / "reports/metrics")
+    for d in ("tables", "figures"):
+        (tmp_path / "reports" / d).mkdir()
+        (tmp_path / "reports" / d / "committed.txt").write_text("keep me")
+    for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
+              "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("not what it should be")
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["--params", "params.yaml"]) == 1
+    for d in ("tables", "figures"):
+        assert sorted(p.name for p in (tmp_path / "reports" / d).iterdir()) == ["committed.txt"]
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["figures", "metrics", "tables"]
