@@ -2,7 +2,7 @@
 ``fetch.root`` (default ``data/raw``).
 
 Each entry is one of
-    {kind: synthetic, seed, width, height, frames, scale}      generated (imrnet.data.synthetic)
+    {kind: synthetic, seed, width, height, frames, scale, test_scale}   generated (imrnet.data.synthetic)
     {kind: local, path}                                        a local copy, linked
     {kind: url, url, sha256, archive}                          downloaded (resumable, verified)
                                                                and safely extracted
@@ -37,7 +37,7 @@ _ARCHIVE = {"url": ("str", True), "sha256": ("str", True), "archive": ("str", Fa
 SPECS = {
     "synthetic": {"kind": ("str", True), "seed": ("int>=0", False), "width": ("int>=16", True),
                   "height": ("int>=16", True), "frames": ("int>=1", False),
-                  "scale": ("number>0", False)},
+                  "scale": ("number>0", False), "test_scale": ("number>0?", False)},
     "local": {"kind": ("str", True), "path": ("str", True)},
     "url": {"kind": ("str", True), "archives": ("list?", False), "nested": ("bool", False),
             **{k: (t, False) for k, (t, _) in _ARCHIVE.items()}},
@@ -82,7 +82,10 @@ def fetch_one(name: str, entry: dict, root: Path, progress: bool = True,
         idx = synthetic.generate(name, root, seed=int(entry.get("seed", 0)),
                                  width=int(entry["width"]), height=int(entry["height"]),
                                  frames=int(entry.get("frames", 60)),
-                                 scale=float(entry.get("scale", 1.0)), progress=progress)
+                                 scale=float(entry.get("scale", 1.0)),
+                                 test_scale=(None if entry.get("test_scale") is None
+                                             else float(entry["test_scale"])),
+                                 progress=progress)
         return f"{name}: {len(idx)} clips generated"
     dst = root / name
     if kind == "local":

@@ -5,10 +5,13 @@ number outside its tolerance:
 
 * every number exactly: FLOPs and parameter counts (arithmetic on the architecture), test
   accuracies, training losses and accuracies. The CPU reproducibility mode
-  (`imrnet.reproducibility`) makes a run the same bits on every x86-64 machine with AVX2; the
-  measured spread with the mode is zero, without it a loss moved by up to 1.09% and an accuracy
-  by a video (docs/reproducibility.md). So `compare` refuses a run made without the mode rather
-  than widen a tolerance for it, and `write_pins` refuses to pin one.
+  (`imrnet.reproducibility`) makes a run the same bits whatever ISA extensions a machine of
+  one CPU family offers (AVX-512, AMX asked or not); the measured spread with the mode is
+  zero, without it a loss moved by up to 1.09% and an accuracy by a video. It does NOT yet
+  make an Intel Xeon and an AMD EPYC agree (docs/reproducibility.md, "Across CPU vendors"), so
+  the pins record the CPU they were accepted on (``accepted_on``) and a mismatch names both.
+  `compare` refuses a run made without the mode rather than widen a tolerance for it, and
+  `write_pins` refuses to pin one.
 
 Timings are not pinned here: they depend on the machine's load (`repro.bench`, ``make bench``).
 
@@ -101,7 +104,10 @@ def write_pins(measured: dict, path: str | Path = PIN_FILE) -> Path:
     if off:
         raise ValueError(f"not pinned: {len(off)} run(s) were made without the reproducibility "
                          f"mode (e.g. {off[0]}); pins must hold on any machine")
+    from imrnet.reproducibility import machine
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n")
+    out = {**measured, "accepted_on": machine()["cpu"]}
+    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     return path

@@ -292,20 +292,28 @@ def write_ffv1(path: Path, frames: np.ndarray) -> None:
 
 
 def generate(name: str, root: str | os.PathLike, *, seed: int = 0, width: int = 128,
-             height: int = 96, frames: int = 60, scale: float = 1.0, progress: bool = False) -> list[dict]:
+             height: int = 96, frames: int = 60, scale: float = 1.0, test_scale: float | None = None,
+             progress: bool = False) -> list[dict]:
     """Write dataset ``name`` under ``root/<name>/{train,test}/<class>/<id>.mkv`` and its index
     ``root/<name>/index.json`` (id, class, label, subset, path, sha256). Existing finished
     files are kept (resumable) when the params are the same as theirs (a stamp says; other
-    params rebuild the set); ``scale`` multiplies the clips per class (at least 1)."""
+    params rebuild the set); ``scale`` multiplies the clips per class (at least 1),
+    ``test_scale`` (default: ``scale``) the test clips alone, so a test set can grow for
+    statistical power without changing the training set (clip k of a class is the same clip
+    whatever the count: its generator is seeded by (seed, set, subset, label, k))."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; built-in: {sorted(DATASETS)}")
     spec = DATASETS[name]
     base = Path(root) / name
-    reset_if_changed(base, {"name": name, "seed": seed, "width": width, "height": height,
-                            "frames": frames, "scale": scale})
+    stamp = {"name": name, "seed": seed, "width": width, "height": height, "frames": frames,
+             "scale": scale}
+    if test_scale is not None:  # only when set: sets made before it keep their stamp
+        stamp["test_scale"] = test_scale
+    reset_if_changed(base, stamp)
     jobs = []
     for subset, per in (("train", spec.train_per_class), ("test", spec.test_per_class)):
-        n = 0 if per == 0 else max(1, int(round(per * scale)))
+        f = scale if subset == "train" or test_scale is None else test_scale
+        n = 0 if per == 0 else max(1, int(round(per * f)))
         for label, cls in enumerate(spec.classes):
             for k in range(n):
                 jobs.append((subset, label, cls, k))

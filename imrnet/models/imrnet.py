@@ -174,7 +174,7 @@ class IMRNet(nn.Module):
 def build_imrnet(*, depth: int = 18, i_width: int = 64, p_width_ratio: float = 1 / 16,
                  connection: str = "bidirectional", lateral: str = "conv", gated: bool = True,
                  frames: tuple[int, int] = (5, 25), num_classes: int | None = None,
-                 dropout: float = 0.0, res5_stride: int = 2) -> IMRNet:
+                 dropout: float = 0.0, res5_stride: int = 2, p_min_width: int = 1) -> IMRNet:
     """IMRNet-R18/R50 and the ablations of Table 2.
 
     Args:
@@ -189,6 +189,7 @@ def build_imrnet(*, depth: int = 18, i_width: int = 64, p_width_ratio: float = 1
         num_classes: add a linear classifier on the embedding.
         dropout: before the classifier.
         res5_stride: 2 (paper); 1 keeps the final map 4x4 at 64-pixel inputs for the PMSP head.
+        p_min_width: the least width of the M and R pathways (1: the ratio alone decides).
     """
     if depth not in STAGE_DEPTHS:
         raise ValueError(f"depth must be 18 or 50, got {depth!r}")
@@ -204,7 +205,11 @@ def build_imrnet(*, depth: int = 18, i_width: int = 64, p_width_ratio: float = 1
                          f"{p_width_ratio}")
     if res5_stride not in (1, 2):
         raise ValueError(f"res5_stride must be 1 or 2, got {res5_stride!r}")
-    p_width = max(1, int(round(i_width * p_width_ratio)))
+    if int(p_min_width) < 1:
+        raise ValueError(f"p_min_width must be >= 1, got {p_min_width!r}")
+    # a floor on the motion / residual stems' width: at I width 16 and ratio 1/16 they would
+    # be 1 channel wide (issue 13); the paper's widths (64, 1/16 -> 4) are above any small floor
+    p_width = max(int(p_min_width), int(round(i_width * p_width_ratio)))
     return IMRNet(depth=depth, i_width=int(i_width), p_width=p_width, connection=connection,
                   lateral=lateral, gated=bool(gated), frames=(t, tp), num_classes=num_classes,
                   dropout=float(dropout), res5_stride=res5_stride)

@@ -3,11 +3,19 @@
 * **rotation** (3D rotation prediction, Jing et al. 2018): every stream rotated in the image
   plane by k x 90 degrees, k in 0..3 (label k); motion vectors rotate with the frames
   (`imrnet.data.transforms.rot90`: (dx, dy) -> (dy, -dx) per +90 degrees). Needs square crops.
-* **arrow_of_time** (Wei et al. 2018): label 1 = the whole clip played backwards: I-frames and
-  GOPs in reverse order, the P-frames of each GOP reversed, motion vectors negated. A truly
-  backwards-encoded stream would predict each frame from the next one, whose vectors are the
-  negated field moved along itself; negation is the first-order approximation (exact for
-  uniform motion). Residuals are kept as they are.
+* **arrow_of_time** (Wei et al. 2018): label 1 = the clip played backwards, motion vectors
+  negated. The network reads a clip as groups (an I-frame, then the P-frames that follow it
+  in playback order); played backwards, the P-frames that follow I-frame g are those of GOP
+  g-1, reversed. Reversing each GOP in place instead (I-frame g with its own P-frames
+  reversed) leaves a shortcut that has nothing to do with time's direction: the P-frame next
+  to the I-frame would be the one furthest from it in time, and hand-made features read the
+  label from that misalignment alone (0.94, issue 13). So both directions are built from
+  aligned groups: a clip of T GOPs played backwards holds T-1 of them (I-frame 0 has no
+  P-frame after it, the last GOP's P-frames no I-frame before them), forwards uses its first
+  T-1, and the last group of both is zeros. A truly backwards-encoded stream would predict
+  each frame from the next one, whose vectors are the negated field moved along itself;
+  negation is the first-order approximation (exact for uniform motion). Residuals are kept as
+  they are.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import numpy as np
 
 from ..data import transforms as T
 
-__all__ = ["rotate_clip", "reverse_clip"]
+__all__ = ["rotate_clip", "reverse_clip", "arrow_clip"]
 
 
 def rotate_clip(clip: dict, k: int) -> dict:
@@ -26,14 +34,37 @@ def rotate_clip(clip: dict, k: int) -> dict:
     return clip
 
 
-def reverse_clip(clip: dict) -> dict:
-    """Play the clip backwards (see the module doc)."""
+def arrow_clip(clip: dict, backwards: bool) -> dict:
+    """The clip as the arrow-of-time task shows it (see the module doc): T-1 aligned groups,
+    played forwards or backwards, then a group of zeros, so both directions have the same
+    shape and the same padding."""
+    t = clip["iframes"].shape[0]
+    if t < 2:
+        raise ValueError(f"arrow of time needs at least 2 GOPs per clip, got {t}")
+    if backwards:
+        i_idx = np.arange(t - 1, 0, -1)  # I-frames T-1 .. 1
+        p_idx = i_idx - 1  # each followed (backwards) by the previous GOP's P-frames, reversed
+    else:
+        i_idx = p_idx = np.arange(t - 1)
     out = dict(clip)
-    out["iframes"] = np.ascontiguousarray(clip["iframes"][::-1])
+    out["iframes"] = _pad_group(clip["iframes"][i_idx])
     for key in ("motion", "residual", "flow"):
         if clip.get(key) is not None:
-            out[key] = np.ascontiguousarray(clip[key][::-1, ::-1])
-    out["motion"] = -out["motion"]
-    if out.get("flow") is not None:
-        out["flow"] = -out["flow"]
+            a = clip[key][p_idx]
+            out[key] = _pad_group(a[:, ::-1] if backwards else a)
+    if backwards:
+        out["motion"] = -out["motion"]
+        if out.get("flow") is not None:
+            out["flow"] = -out["flow"]
+    return out
+
+
+def reverse_clip(clip: dict) -> dict:
+    """The clip played backwards, as the arrow-of-time task builds it (`arrow_clip`)."""
+    return arrow_clip(clip, True)
+
+
+def _pad_group(a: np.ndarray) -> np.ndarray:
+    out = np.zeros((a.shape[0] + 1,) + a.shape[1:], a.dtype)
+    out[:-1] = a
     return out

@@ -74,14 +74,18 @@ class PMSPHead(nn.Module):
         return out
 
     @staticmethod
-    def loss(logits: dict, labels: dict) -> tuple[torch.Tensor, dict]:
-        """Cross-entropy summed over levels and windows, averaged over the batch; and the
-        accuracy of each level."""
+    def loss(logits: dict, labels: dict, reduction: str = "sum") -> tuple[torch.Tensor, dict]:
+        """Cross-entropy summed over levels and windows (``reduction="mean"``: averaged over
+        them), averaged over the batch; and the accuracy of each level."""
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be sum or mean, got {reduction!r}")
         total, acc = 0.0, {}
+        terms = 0
         for k, lg in logits.items():
+            terms += lg.shape[1]
             y = labels[k].to(lg.device)
             b, t, n = lg.shape
             total = total + F.cross_entropy(lg.reshape(b * t, n), y.reshape(b * t),
                                             reduction="sum") / b
             acc[f"s{k[0]}_t{k[1]}"] = (lg.argmax(-1) == y).float().mean().item()
-        return total, acc
+        return (total / terms if reduction == "mean" else total), acc

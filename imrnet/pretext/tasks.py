@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .baselines import reverse_clip, rotate_clip
+from .baselines import arrow_clip, rotate_clip
 from .ctp import CTP_BINARY_KINDS, CTP_KINDS, RANDOM, ctp_transform, draw_ctp
 from .heads import MLPHead, PMSPHead
 
@@ -55,6 +55,9 @@ class Pretext:
     def __init__(self, tasks: Sequence[str], num_gops: int = 5):
         self.tasks = _check(tasks)
         self.num_gops = num_gops
+        if "arrow_of_time" in self.tasks and num_gops < 2:
+            raise ValueError(f"arrow_of_time needs data.num_gops >= 2 (it shows T-1 aligned "
+                             f"groups), got {num_gops}")
 
     @property
     def wants_pmsp(self) -> bool:
@@ -72,7 +75,7 @@ class Pretext:
                 clip, targets["rotation"] = rotate_clip(clip, k), k
             elif task == "arrow_of_time":
                 back = int(rng.integers(2))
-                clip, targets["arrow_of_time"] = (reverse_clip(clip) if back else clip), back
+                clip, targets["arrow_of_time"] = arrow_clip(clip, bool(back)), back
             elif task in ("ctp", "ctp_binary"):
                 kind, order = draw_ctp(rng, self.num_gops, binary=task == "ctp_binary")
                 other, j = None, -1
@@ -120,14 +123,19 @@ def build_heads(tasks: Sequence[str], net: nn.Module, *, num_classes: int | None
     return heads
 
 
-def task_losses(heads: nn.ModuleDict, out: dict, batch: dict,
-                weights: dict | None = None) -> tuple[torch.Tensor, dict]:
-    """The weighted sum of the active tasks' losses and per-task metrics (loss, accuracy)."""
+def task_losses(heads: nn.ModuleDict, out: dict, batch: dict, weights: dict | None = None, *,
+                pmsp_reduction: str = "sum") -> tuple[torch.Tensor, dict]:
+    """The weighted sum of the active tasks' losses and per-task metrics (loss, accuracy).
+
+    ``pmsp_reduction``: "sum" (the paper's loss, summed over PMSP's levels and windows; at
+    initialisation it sends 31-39x CTP's gradient to the backbone, issue 13) or "mean" (the
+    same averaged over them: one cross-entropy's scale, like the other tasks'); the weights
+    then balance the tasks (L = L_PMSP + lambda L_CTP)."""
     weights = weights or {}
     total, metrics = 0.0, {}
     for name, head in heads.items():
         if name == "pmsp":
-            loss, acc = PMSPHead.loss(head(out["maps"]), batch["pmsp"])
+            loss, acc = PMSPHead.loss(head(out["maps"]), batch["pmsp"], reduction=pmsp_reduction)
             metrics["pmsp_acc"] = float(np.mean(list(acc.values())))
             metrics.update({f"pmsp_acc_{k}": v for k, v in acc.items()})
         else:

@@ -22,14 +22,18 @@ DEFAULTS = {
              "test_clips": 1, "resize_short": None},
     "arch": "imrnet",              # imrnet | coviar | imrnet_flow (model: that builder's args)
     "model": {"depth": 18, "i_width": 16, "p_width_ratio": 1 / 16, "connection": "bidirectional",
-              "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0},
+              "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0,
+              "p_min_width": 1},
     "tasks": ["pmsp", "ctp"],
     "weights": {},                 # task -> lambda (default 1): L_PMSP + lambda * L_CTP
     "optim": {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "epochs": 5,
-              "warmup_epochs": 1, "batch_size": 8},
+              "warmup_epochs": 1, "batch_size": 8,
+              "name": "sgd",             # sgd (the paper's, with momentum) | adam (momentum unused)
+              "head_lr_mult": 1.0},      # lr of the task heads / the classifier: lr x this
+    "pmsp_reduction": "sum",       # PMSP loss over its levels and windows: sum (paper) | mean
     "streams": ["iframes", "motion", "residual"],  # inputs the network sees; others zeroed
     "micro_batches": 1,            # split each batch (interleaved) and average the gradients
-    "init": None,                  # finetune: {"checkpoint": path} (heads dropped) or None
+    "init": None,                  # finetune: {"checkpoint": path, "bn_stats"?: keep|reset} or None
     "bf16_cuda": False,            # bf16 autocast on CUDA
     "eval": {"bootstrap": 1000, "batch_size": 8},
 }
@@ -44,6 +48,11 @@ ARCHS = tuple(MODEL_DEFAULTS)
 
 # keys that never change a result: left out of the hash (workers: results are worker-invariant)
 NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
+
+# keys added after runs were made: hashed only when set away from this value, which gives the
+# behaviour those runs had (so their hashes, and a resume of them, stay valid)
+NEUTRAL = {("optim", "name"): "sgd", ("optim", "head_lr_mult"): 1.0, ("pmsp_reduction",): "sum",
+           ("model", "p_min_width"): 1}
 
 
 def _merge(base: dict, over: dict, path=()) -> dict:
@@ -131,13 +140,14 @@ _KINDS = [
     (("data", "test_subset"), "str"), (("data", "flip"), "bool"),
     (("data", "pmsp_pframes"), ("sampled", "all")), (("data", "max_videos"), "int>=1?"),
     (("data", "resize_short"), "int>=1?"), (("resume",), "bool"), (("progress",), "bool"),
-    (("bf16_cuda",), "bool"), (("out",), "str"),
+    (("bf16_cuda",), "bool"), (("out",), "str"), (("optim", "name"), ("sgd", "adam")),
+    (("optim", "head_lr_mult"), "number>0"), (("pmsp_reduction",), ("sum", "mean")),
 ]
 _MODEL_KINDS = {
     "imrnet": {"depth": (18, 50), "i_width": "int>=1", "p_width_ratio": "number>0",
                "connection": ("bidirectional", "unidirectional", "none"),
                "lateral": ("conv", "resample"), "gated": "bool", "res5_stride": (1, 2),
-               "dropout": "fraction<1"},
+               "dropout": "fraction<1", "p_min_width": "int>=1"},
     "coviar": {"i_depth": (18, 34, 50, 101, 152), "p_depth": (18, 34, 50, 101, 152),
                "width": "int>=1", "p_per_gop": "int>=1"},  # 2D ResNets (models.resnet2d)
 }
@@ -193,9 +203,13 @@ def _check_kinds(c: dict) -> None:
         if n is None or n < 0:
             raise ValueError(f"weights.{task} must be a finite number >= 0, got {v!r}")
     init = c["init"]
-    if init is not None and not (isinstance(init, dict) and set(init) == {"checkpoint"}
+    if init is not None and not (isinstance(init, dict) and "checkpoint" in init
+                                 and set(init) <= {"checkpoint", "bn_stats"}
                                  and isinstance(init["checkpoint"], str) and init["checkpoint"]):
-        raise ValueError(f"init must be null or {{checkpoint: <path>}}, got {init!r}")
+        raise ValueError(f"init must be null or {{checkpoint: <path>, bn_stats?: keep | reset}}, "
+                         f"got {init!r}")
+    if init is not None and init.get("bn_stats", "keep") not in ("keep", "reset"):
+        raise ValueError(f"init.bn_stats must be one of keep, reset, got {init['bn_stats']!r}")
 
 
 def make_config(cfg: dict | None = None) -> dict:
@@ -230,7 +244,9 @@ def make_config(cfg: dict | None = None) -> dict:
 
 def _strip(c: dict, path=()) -> dict:
     return {k: (_strip(v, path + (k,)) if isinstance(v, dict) else v)
-            for k, v in c.items() if path + (k,) not in NOT_HASHED}
+            for k, v in c.items() if path + (k,) not in NOT_HASHED
+            and not (path + (k,) in NEUTRAL and v == NEUTRAL[path + (k,)]
+                     and type(v) is not bool)}
 
 
 def params_hash(cfg: dict) -> str:

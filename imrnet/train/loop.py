@@ -34,6 +34,7 @@ from ..seeding import environment, seed_everything
 
 from ..data.dataset import CompressedClipDataset, collate_clips
 from ..data.extract import index_gop_size, load_index
+from ..data.transforms import PAPER_SCALES
 from ..evaluate.classify import evaluate_classification
 from ..models import build_coviar, build_imrnet, build_imrnet_flow
 from ..paths import exclusive
@@ -84,10 +85,11 @@ class Trainable(nn.Module):
     used (heads included)."""
 
     def __init__(self, net: nn.Module, heads: nn.ModuleDict, mode: str, weights: dict,
-                 streams=("iframes", "motion", "residual")):
+                 streams=("iframes", "motion", "residual"), pmsp_reduction: str = "sum"):
         super().__init__()
         self.net, self.heads, self.mode, self.weights = net, heads, mode, dict(weights)
         self.streams = tuple(streams)
+        self.pmsp_reduction = pmsp_reduction
 
     def forward(self, batch: dict):
         dev = next(self.parameters()).device
@@ -104,8 +106,64 @@ class Trainable(nn.Module):
                 loss = F.cross_entropy(out["logits"], y)
             metrics = {"acc": (out["logits"].argmax(1) == y).float().mean().item()}
         else:
-            loss, metrics = task_losses(self.heads, out, batch, self.weights)
+            loss, metrics = task_losses(self.heads, out, batch, self.weights,
+                                        pmsp_reduction=self.pmsp_reduction)
         return loss, metrics, int(batch["iframes"].shape[0])
+
+
+SCALE_SLACK = 1.1
+
+
+def check_test_scale(root, dataset: str, *, crop: int, resize_short: int | None,
+                     scales=PAPER_SCALES) -> None:
+    """ValueError when the test crops see objects at a scale the training crops never do.
+
+    A training crop takes ``s x short side`` pixels (s in ``scales``) to ``crop`` pixels, a
+    magnification of crop / (s x short); a test crop takes ``crop`` pixels of the frame after
+    its short side is resized to ``resize_short`` (unset: as it is), crop / crop x
+    resize_short / short. The test magnification must lie within the training ones, give or
+    take 10% (`SCALE_SLACK`; for the median short side of the extracted set): at 128x96 with
+    crop 64 and no resize, training saw 0.68-0.78x and the test 1.0x, a 1.37x mismatch
+    (issue 13); a 64-pixel short side with crop 64 (training 1.03-1.18x, test 1.0x) passes."""
+    rows = json.loads((Path(root) / dataset / "index.json").read_text())
+    shorts = sorted(min(int(r["width"]), int(r["height"])) for r in rows
+                    if r.get("width") and r.get("height"))
+    if not shorts:
+        return
+    short = shorts[len(shorts) // 2]
+    lo, hi = crop / (max(scales) * short), crop / (min(scales) * short)
+    test = (resize_short / short) if resize_short else 1.0
+    if not lo / SCALE_SLACK <= test <= hi * SCALE_SLACK:
+        fix = int(round(crop / (sum(scales) / len(scales))))
+        raise ValueError(
+            f"data.resize_short: test crops would see {dataset} at {test:.2f}x, training crops "
+            f"at {lo:.2f}-{hi:.2f}x (short side {short} px, crop {crop}, crop scales "
+            f"{', '.join(map(str, scales))}); set data.resize_short: {fix} (crop / mean crop "
+            "scale), so both see one scale")
+
+
+def head_parameters(model: "Trainable") -> list:
+    """The parameters a fresh run initialises for its task: the pretext heads (pretraining)
+    and the classifier (``fc``/``fcs``: finetuning, the layers `load_backbone` drops)."""
+    out = list(model.heads.parameters())
+    out += [p for n, p in model.net.named_parameters() if n.startswith(("fc.", "fcs."))]
+    return out
+
+
+def make_optimizer(model: "Trainable", o: dict) -> torch.optim.Optimizer:
+    """``optim.name`` (sgd with momentum, the paper's; or adam) over the model, the heads at
+    ``lr x optim.head_lr_mult`` (one parameter group when the multiplier is 1)."""
+    lr, mult = float(o["lr"]), float(o["head_lr_mult"])
+    heads = {id(p) for p in head_parameters(model)}
+    if mult == 1.0 or not heads:
+        groups = [{"params": list(model.parameters())}]
+    else:
+        groups = [{"params": [p for p in model.parameters() if id(p) not in heads]},
+                  {"params": [p for p in model.parameters() if id(p) in heads], "lr": lr * mult}]
+    if o["name"] == "adam":
+        return torch.optim.Adam(groups, lr=lr, weight_decay=float(o["weight_decay"]))
+    return torch.optim.SGD(groups, lr=lr, momentum=float(o["momentum"]),
+                           weight_decay=float(o["weight_decay"]))
 
 
 def lr_factor(step: int, *, total: int, warmup: int) -> float:
@@ -178,10 +236,13 @@ def _train(cfg: dict, mode: str) -> dict:
     seed_everything(int(cfg["seed"]))
     d, m, o = cfg["data"], cfg["model"], cfg["optim"]
     out = Path(cfg["out"])
-    if info.main:
-        out.mkdir(parents=True, exist_ok=True)
     records = _subset(load_index(d["root"], d["dataset"], subset=d["subset"], split=d["split"]),
                       d["max_videos"])
+    if mode == "finetune":  # before anything is written
+        check_test_scale(d["root"], d["dataset"], crop=int(d["crop"]),
+                         resize_short=d["resize_short"])
+    if info.main:
+        out.mkdir(parents=True, exist_ok=True)
     num_classes = len(records.classes)
     tasks = list(cfg["tasks"]) if mode == "pretrain" else []
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
@@ -202,9 +263,13 @@ def _train(cfg: dict, mode: str) -> dict:
     heads = build_heads(tasks, net, num_classes=num_classes, num_gops=T) if tasks else nn.ModuleDict()
     if mode == "finetune" and cfg["init"]:
         load_backbone(net, load_checkpoint(cfg["init"]["checkpoint"]), cfg["init"]["checkpoint"])
-    model = Trainable(net, heads, mode, weights, cfg["streams"]).to(info.device)
-    opt = torch.optim.SGD(model.parameters(), lr=float(o["lr"]), momentum=float(o["momentum"]),
-                          weight_decay=float(o["weight_decay"]))
+        if cfg["init"].get("bn_stats", "keep") == "reset":  # re-estimated on the target data
+            for mod in net.modules():
+                if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                    mod.reset_running_stats()
+    model = Trainable(net, heads, mode, weights, cfg["streams"],
+                      pmsp_reduction=cfg["pmsp_reduction"]).to(info.device)
+    opt = make_optimizer(model, o)
     B = int(o["batch_size"])
     spe = len(ds) // B
     if spe < 1:

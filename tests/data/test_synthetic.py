@@ -97,3 +97,17 @@ def test_changed_params_regenerate(tmp_path):
     assert [r["sha256"] for r in a] != [r["sha256"] for r in b]
     with av.open(str(tmp_path / "synthetic-hmdb" / b[0]["path"])) as c:
         assert sum(1 for _ in c.decode(video=0)) == 24
+
+
+def test_a_test_set_grows_alone(tmp_path):
+    """test_scale grows the test set for power (issue 13); the training set stays the same
+    clips, byte for byte, and the test clips already there are among the new ones."""
+    a = S.generate("synthetic-hmdb", tmp_path / "a", seed=1, width=32, height=32, frames=13,
+                 scale=0.34)
+    b = S.generate("synthetic-hmdb", tmp_path / "b", seed=1, width=32, height=32, frames=13,
+                 scale=0.34, test_scale=1.0)
+    train = lambda idx: {r["path"]: r["sha256"] for r in idx if r["subset"] == "train"}  # noqa: E731
+    test = lambda idx: {r["path"]: r["sha256"] for r in idx if r["subset"] == "test"}  # noqa: E731
+    assert train(a) == train(b) and len(train(a)) == 20  # 10 classes x 2
+    assert len(test(a)) == 10 and len(test(b)) == 30  # x 1, then the spec's 3 per class
+    assert test(a).items() <= test(b).items()

@@ -165,7 +165,8 @@ def test_training_profile_and_report_sections(tmp_path, capsys, where, value, ms
     ({"tasks": ["pmsp"], "weights": {"ctp": 0.5}}, "weights.ctp: not among the tasks of this run (pmsp)"),
     ({"tasks": ["pmsp", "ctp"], "weights": {"ctp": "half"}}, "weights.ctp must be a finite number >= 0, got 'half'"),
     ({"weights": [1]}, "weights must be a mapping"),
-    ({"init": "runs/x/model.pt"}, "init must be null or {checkpoint: <path>}, got 'runs/x/model.pt'"),
+    ({"init": "runs/x/model.pt"}, "init must be null or {checkpoint: <path>, bn_stats?: keep | reset}, got 'runs/x/model.pt'"),
+    ({"init": {"checkpoint": "m.pt", "bn_stats": "drop"}}, "init.bn_stats must be one of keep, reset, got 'drop'"),
     ({"streams": "iframes"}, "streams must be a list of stream names, got 'iframes'"),
 ])
 def test_training_keys_are_typed(cfg, msg):

@@ -67,9 +67,45 @@ def test_rotation_and_reverse():
     assert np.array_equal(rotate_clip(c, 4)["iframes"], c["iframes"])
     assert np.array_equal(r["iframes"][0], np.rot90(c["iframes"][0]))
     b = reverse_clip(_clip())
-    assert b["residual"][:, 0, 0, 0, 0].tolist() == [4, 3, 2, 1, 0]
-    assert np.array_equal(b["iframes"], _clip()["iframes"][::-1])
-    assert np.allclose(b["motion"][0, 0], -_clip()["motion"][4, 1])
+    assert b["residual"][:, 0, 0, 0, 0].tolist() == [3, 2, 1, 0, 0]  # GOPs 3..0, then zeros
+    assert np.array_equal(b["iframes"][:4], _clip()["iframes"][4:0:-1])
+    assert not b["iframes"][4].any() and not b["motion"][4].any()
+    assert np.allclose(b["motion"][0, 0], -_clip()["motion"][3, 1])
+
+
+def _timed_clip(t=4, p=3):
+    """Every frame holds its display time: I-frame g at g * (p + 1), its P-frame j after it."""
+    ti = np.arange(t) * (p + 1)
+    tp = ti[:, None] + 1 + np.arange(p)[None]
+    return {"iframes": np.broadcast_to(ti[:, None, None, None], (t, 2, 2, 3)).astype(np.float32),
+            "motion": np.broadcast_to(tp[:, :, None, None, None], (t, p, 2, 2, 2)).astype(np.float32),
+            "residual": np.broadcast_to(tp[:, :, None, None, None], (t, p, 2, 2, 3)).astype(np.int16)}
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_arrow_of_time_groups_are_aligned_in_both_directions(backwards):
+    """Issue 13: reversing each GOP in place paired I-frame g with its own P-frames reversed,
+    so the P-frame next to the I-frame was the furthest from it in time (a shortcut hand
+    features read at 0.94). Both directions now show groups in which the P-frames follow their
+    I-frame in playback order, one frame apart, and the same zero group last."""
+    from imrnet.pretext.baselines import arrow_clip
+
+    c = _timed_clip()
+    a = arrow_clip(c, backwards)
+    step = -1 if backwards else 1
+    ti = a["iframes"][:, 0, 0, 0]
+    tp = a["residual"][:, :, 0, 0, 0].astype(np.float32)
+    for k in range(3):  # T - 1 real groups
+        times = [ti[k]] + tp[k].tolist()
+        assert np.diff(times).tolist() == [step] * 3, (k, times)  # one frame apart, in order
+        if k:
+            assert ti[k] - ti[k - 1] == step * 4  # groups follow each other too
+    assert not a["iframes"][3].any() and not a["residual"][3].any()  # same padding both ways
+    assert a["iframes"].shape == c["iframes"].shape and a["motion"].shape == c["motion"].shape
+    m = a["motion"][:3, :, 0, 0, 0]
+    assert np.array_equal(m, -tp[:3] if backwards else tp[:3])  # negated when played back
+    with pytest.raises(ValueError, match="at least 2 GOPs"):
+        arrow_clip(_timed_clip(t=1), backwards)
 
 
 def test_pretext_targets_and_partner():

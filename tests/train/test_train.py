@@ -274,3 +274,19 @@ def test_pretraining_with_no_task_is_refused(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="pretraining needs at least one task"):
         pretrain(_cfg(tiny_data, tmp_path / "none", tasks=[]))
     assert not (tmp_path / "none").exists()
+
+
+def test_finetune_can_reset_the_pretrained_batchnorm_statistics(tiny_data, tmp_path):
+    """init.bn_stats: reset re-estimates BatchNorm's running statistics on the target data
+    (issue 13); keep (the default) continues the pretrained ones."""
+    pretrain(_cfg(tiny_data, tmp_path / "pre", optim={"epochs": 1}, tasks=["rotation"]))
+    ck = str(tmp_path / "pre" / "model.pt")
+    for how in ("keep", "reset"):
+        finetune(_cfg(tiny_data, tmp_path / how, tasks=[], optim={"epochs": 1, "lr": 0.0},
+                      init={"checkpoint": ck, "bn_stats": how}))
+    pre, keep, reset = (_weights(p) for p in (tmp_path / "pre" / "model.pt",
+                                               tmp_path / "keep" / "model.pt",
+                                               tmp_path / "reset" / "model.pt"))
+    k = next(k for k in pre if k.startswith("net.") and k.endswith("num_batches_tracked"))
+    steps = int(reset[k])
+    assert steps > 0 and int(keep[k]) == int(pre[k]) + steps  # reset counted from zero
