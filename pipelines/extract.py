@@ -40,6 +40,15 @@ def load_params(path: str) -> dict:
     extra = sorted(set(p.get("flow") or []) - set(p["datasets"]))
     if extra:
         raise ParamsError(f"{path}: extract.flow names {extra}, which extract.datasets lacks")
+    # what encode_mpeg4 takes, checked here: before the old output is reset, not per video
+    if p.get("short_side") is not None and p["short_side"] % 2:
+        raise ParamsError(f"{path}: extract.short_side must be an even integer (MPEG-4 4:2:0), "
+                          f"got {p['short_side']!r}")
+    if p.get("size") is not None and any(int(x) % 2 for x in p["size"]):
+        raise ParamsError(f"{path}: extract.size must be two even integers, got {p['size']!r}")
+    if p.get("fps") is not None and not 1 <= float(p["fps"]) <= 1000:
+        raise ParamsError(f"{path}: extract.fps must be in 1..1000 frames per second (or null: "
+                          f"the source's), got {p['fps']!r}")
     return p
 
 
@@ -83,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 dst = merge_shards(name, p["dst_root"], args.merge,
                                    max_failed_fraction=float(p.get("max_failed_fraction", 0.0)))
                 print(f"{name}: merged into {dst}", file=sys.stderr)
-            except (ValueError, RuntimeError) as e:  # DatasetError included
+            except (ValueError, RuntimeError, OSError) as e:  # DatasetError, WriteFailed included
                 print(f"extract {name}: {e}", file=sys.stderr)
                 return 1
             continue
@@ -98,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                         max_failed_fraction=float(p.get("max_failed_fraction", 0.0)),
                         progress=not args.no_progress,
                         flow=name in (p.get("flow") or []), verify=p.get("verify", "sha256"))
-        except (RuntimeError, ValueError) as e:
+        except (RuntimeError, ValueError, OSError) as e:
             print(f"extract {name}: {e}", file=sys.stderr)
             return 1
         print(f"{name}: {s['indexed']} of {s['videos']} videos indexed, {s['failed']} failed"

@@ -72,6 +72,11 @@ def load_params(path: str) -> dict:
                     raise ParamsError(f"{where}.archives[{i}] must be a mapping, got {a!r}")
                 at = f"{where}.archives[{i}]" if entry.get("archives") else where
                 check(at, {k: a[k] for k in _ARCHIVE if k in a}, _ARCHIVE)
+                name_ = a.get("archive", str(a["url"]).rsplit("/", 1)[-1])
+                if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name_):
+                    raise ParamsError(f"{at}.archive: {name_!r} is not a file name (it is "
+                                      "saved as <fetch.root>/downloads/<archive>; letters, "
+                                      "digits, '.', '_', '+', '-')")
     return p
 
 

@@ -65,3 +65,36 @@ def test_flow_on_a_full_disk_names_the_file_and_leaves_nothing(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "v.flow.npz: cannot write (File too large)" in res.stdout
     assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+STAGE = textwrap.dedent("""
+    import resource, signal, sys
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (50, 50))
+    from pipelines import extract
+    sys.exit(extract.main(["--params", sys.argv[1], "--no-progress"]))
+""")
+
+
+def test_the_extract_stage_on_a_full_disk_fails_cleanly_and_can_run_again(tmp_path):
+    """Its first write (the params stamp) used to leave ``.params.json.<pid>`` behind, after
+    which every run refused the folder as "not made by this stage"; and the error was a bare
+    traceback. Now: one line naming the file, nothing left, and the next run works."""
+    import yaml
+
+    from imrnet.data import synthetic
+
+    synthetic.generate("synthetic-hmdb", tmp_path / "raw", seed=0, width=32, height=32,
+                       frames=24, scale=0.2)
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump({"extract": {
+        "src_root": str(tmp_path / "raw"), "dst_root": str(tmp_path / "out"),
+        "datasets": ["synthetic-hmdb"], "gop_size": 12, "quality": 1, "workers": 1}}))
+    r = subprocess.run([sys.executable, "-c", STAGE, str(p)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and ".params.json: cannot write" in r.stderr, r.stderr
+    assert not [f for f in (tmp_path / "out").rglob("*") if f.is_file() and ".lock" not in f.name]
+    from pipelines import extract
+
+    assert extract.main(["--params", str(p), "--no-progress"]) == 0

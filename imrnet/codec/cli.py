@@ -4,8 +4,9 @@
     python -m imrnet.codec encode SRC_DIR DST_DIR --workers 2      # a whole tree
     python -m imrnet.codec probe FILE
 
-The directory form mirrors the tree (suffix -> .mp4), skips outputs that already exist (writes
-are atomic, so an existing output is a finished one: rerun after an interruption to resume),
+The directory form mirrors the tree (suffix -> .mp4), skips outputs it wrote already (writes
+are atomic, so an existing output is a finished one: rerun after an interruption to resume;
+a file there it did not write is reported, never overwritten),
 keeps going past bad files and writes ``DST_DIR/encode-failures.json`` naming each and why.
 Exit status: 0 all good, 1 some files failed, 2 bad usage or a single-file failure.
 """
@@ -21,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..paths import refuse_overlap, write_bytes_atomic
-from .encode import encode_mpeg4, probe_mpeg4
+from .encode import encode_mpeg4, made_by_encode, probe_mpeg4
 from .errors import VideoError
 
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".flv",
@@ -139,15 +140,19 @@ def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool
     Returns ({src: VideoInfo dict} for the files encoded now, {src: reason} for failures); a
     bad file or a crashed worker is reported and the rest go on.
     """
-    todo = [(s, d) for s, d in jobs if not os.path.exists(d)]
+    foreign = {s: (f"{d}: exists and was not written by encode_mpeg4; not overwritten (move "
+                   "it away)") for s, d in jobs if os.path.lexists(d) and not made_by_encode(d)}
+    todo = [(s, d) for s, d in jobs if not os.path.lexists(d)]
     for _, d in todo:  # temp files of a killed earlier run (encode_mpeg4 writes .<stem>.part-<pid>)
         dp = Path(d)
         for stale in dp.parent.glob(f".{dp.stem}.part-*{dp.suffix}") if dp.parent.is_dir() else ():
             stale.unlink()
-    return run_jobs(_encode_one, [(s, d, kw) for s, d in todo], workers=workers,
-                    progress=progress, desc=desc,
-                    died="the worker process died while encoding this batch (rerun to retry "
-                         "the files not yet written)")
+    done, failed = run_jobs(_encode_one, [(s, d, kw) for s, d in todo], workers=workers,
+                            progress=progress, desc=desc,
+                            died="the worker process died while encoding this batch (rerun to "
+                                 "retry the files not yet written)")
+    failed.update(foreign)
+    return done, failed
 
 
 def die_with_parent(parent: int) -> None:
@@ -214,7 +219,7 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
     Path(dst).mkdir(parents=True, exist_ok=True)
     for path, why in problems.items():
         print(f"FAILED {path}: {why}", file=sys.stderr)
-    skipped = sum(os.path.exists(d) for _, d in jobs)
+    skipped = sum(made_by_encode(d) for _, d in jobs if os.path.lexists(d))
     done, failed = encode_jobs(jobs, workers=workers, progress=progress, **kw)
     failed.update(problems)
     write_failures(Path(dst) / FAILURES, failed)

@@ -175,6 +175,9 @@ def encode_mpeg4(src: str | os.PathLike, dst: str | os.PathLike, *, gop_size: in
     if os.path.isdir(dst):
         raise ValueError(f"{dst}: is a directory; give the output file's path")
     refuse_overlap(src, dst)
+    if os.path.lexists(dst) and not made_by_encode(dst):
+        raise ValueError(f"{dst}: exists and was not written by encode_mpeg4; refusing to "
+                         "overwrite it (move it away, or choose another output)")
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     tmp = str(Path(dst).with_name(f".{Path(dst).stem}.part-{os.getpid()}{suffix}"))
 
@@ -184,11 +187,12 @@ def encode_mpeg4(src: str | os.PathLike, dst: str | os.PathLike, *, gop_size: in
         in_rate = in_stream.average_rate or in_stream.guessed_rate or Fraction(30)
         rate = out_fps or Fraction(in_rate).limit_denominator(1001)
         declared = int(in_stream.frames or 0)  # the container's frame count; 0: not said
+        expected = declared or _frames_from_duration(container, in_stream, Fraction(in_rate))
         decoded = [0]
         written = _encode_frames(src, tmp, _resampled(_counted(_decoded_frames(container, src), decoded),
                                                       Fraction(in_rate), out_fps),
                                  rate, gop_size, q, short_side, size, _CONTAINERS[suffix])
-        _check_complete(src, decoded[0], declared)
+        _check_complete(src, decoded[0], declared, expected)
     except BaseException:
         container.close()
         _discard(tmp)
@@ -209,19 +213,50 @@ def encode_mpeg4(src: str | os.PathLike, dst: str | os.PathLike, *, gop_size: in
     return VideoInfo(**{**info.to_dict(), "path": dst})
 
 
+def made_by_encode(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a regular file `encode_mpeg4` wrote (its container carries the
+    GOP tag): the only existing outputs the encoders replace or count as done."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    try:
+        with av.open(os.fspath(path)) as c:
+            return str(c.metadata.get("comment", "")).startswith(GOP_TAG)
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
 def _counted(frames, count: list):
     for frame in frames:
         count[0] += 1
         yield frame
 
 
-def _check_complete(src: str, decoded: int, declared: int) -> None:
+def _frames_from_duration(container, stream, rate: Fraction) -> int:
+    """Frames the container's duration implies (the video stream's, else the whole file's,
+    which an audio track can make longer); 0 when it says none."""
+    try:
+        if stream.duration and stream.time_base:
+            seconds = float(stream.duration * stream.time_base)
+        elif container.duration:
+            seconds = container.duration / 1_000_000  # AV_TIME_BASE
+        else:
+            return 0
+    except (TypeError, ZeroDivisionError, OverflowError):
+        return 0
+    return max(0, int(seconds * float(rate)))
+
+
+def _check_complete(src: str, decoded: int, declared: int, expected: int = 0) -> None:
     """A source that decodes to fewer frames than its container declares (beyond 1%, for
     decoders that drop a leading frame or two) is truncated or damaged: an error, not a
-    silently shorter video."""
+    silently shorter video. Containers that declare no frame count (Matroska, WebM) are held
+    to their duration, loosely (90%: an audio track may outlast the video)."""
     if declared and decoded and decoded < declared - max(2, declared // 100):
         raise CorruptVideoError(src, f"truncated or damaged: {decoded} of the {declared} frames "
                                      "its container declares could be decoded")
+    if not declared and expected and decoded and decoded < 0.9 * expected - 2:
+        raise CorruptVideoError(src, f"truncated or damaged: {decoded} frames decoded, its "
+                                     f"container's duration implies about {expected}")
 
 
 def _discard(tmp: str) -> None:

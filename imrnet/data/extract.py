@@ -70,7 +70,7 @@ def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list
                  "subsets": [r["subset"]], "src": str(base / r["path"]),
                  "rel": str(Path(safe_relative(idx, f"entry {i}", r["path"])).with_suffix(".mp4"))}
                 for i, r in enumerate(rows)]
-        return sorted(jobs, key=lambda j: j["rel"])
+        return _one_source_per_output(idx, sorted(jobs, key=lambda j: j["rel"]))
     if name not in _REAL:
         raise ValueError(f"unknown dataset {name!r}")
     module, lists = _REAL[name]
@@ -89,7 +89,20 @@ def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list
             tag = subset_tag(name, subset, split)
             if tag not in j["subsets"]:
                 j["subsets"].append(tag)
-    return sorted(jobs.values(), key=lambda j: j["rel"])
+    return _one_source_per_output(base, sorted(jobs.values(), key=lambda j: j["rel"]))
+
+
+def _one_source_per_output(where, jobs: list) -> list:
+    """``jobs`` when no two sources map to one output (``v.avi`` and ``v.mkv`` -> ``v.mp4``:
+    one would overwrite the other and both rows would point at its pixels), else
+    `DatasetError` naming both, before anything is written."""
+    seen: dict = {}
+    for j in jobs:
+        other = seen.setdefault(j["rel"], j["src"])
+        if other != j["src"]:
+            raise DatasetError(where, f"{other} and {j['src']} would both be encoded to "
+                                      f"{j['rel']}; rename one of them")
+    return jobs
 
 
 def shard_of(jobs: list, shard: tuple[int, int] | None) -> list:

@@ -245,6 +245,9 @@ def safe_extract(archive: str | os.PathLike, dst: str | os.PathLike, *,
     archive, dst = Path(archive), Path(dst)
     if not archive.is_file():
         raise FetchError(f"{archive}: no such archive")
+    if dst.resolve() in archive.resolve().parents or dst.resolve() == archive.resolve():
+        raise FetchError(f"{archive}: lies inside the destination {dst}, which extraction "
+                         "replaces; keep archives beside it (fetch keeps them in downloads/)")
     caps = check_limits(limits)
     _members(archive, caps, dst.parent)
     tmp = _fresh_temp(dst.with_name(dst.name + ".partial"))
@@ -297,6 +300,10 @@ def extract_archives(archives, dst: str | os.PathLike, *, nested: bool = False,
     archives found inside (HMDB-51's per-class ``<class>.rar``) are
     extracted in place, their members checked like the outer ones, and removed."""
     dst = Path(dst)
+    for a in archives:
+        if dst.resolve() in Path(a).resolve().parents:
+            raise FetchError(f"{a}: lies inside the destination {dst}, which extraction "
+                             "replaces; keep archives beside it (fetch keeps them in downloads/)")
     tmp = _fresh_temp(dst.with_name(dst.name + ".assembling"))
     try:
         for k, archive in enumerate(archives):
@@ -361,6 +368,9 @@ def link_local(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
         raise FetchError(f"{src}: local dataset root does not exist")
     if dst.exists() and dst.resolve() == src:
         return dst
+    if src == dst.parent.resolve() or src in dst.parent.resolve().parents:
+        raise FetchError(f"{dst}: lies inside the local dataset {src}; a link there would "
+                         "loop back into it")
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.is_symlink():
         dst.unlink()

@@ -142,7 +142,7 @@ def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -
         print(f"{base}: built with other params; rebuilding it", file=sys.stderr)
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_name(f"{f.name}.{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, f)
+    from ..paths import write_bytes_atomic
+
+    write_bytes_atomic(f, text.encode())  # a failed write leaves no stray file behind
     return changed

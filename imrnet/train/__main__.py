@@ -46,6 +46,9 @@ def main(argv=None) -> int:
         for item in a.set:
             _set(cfg, item)
         res = (pretrain if a.mode == "pretrain" else finetune)(cfg)
+    except yaml.YAMLError as e:
+        print(f"{a.mode}: {a.config} or a --set value is not valid YAML ({e})", file=sys.stderr)
+        return 1
     except (CheckpointMismatch, ValueError, KeyError, OSError, Busy) as e:
         print(f"{a.mode}: {e}", file=sys.stderr)
         return 1

@@ -87,18 +87,11 @@ _VALUES = [
 
 
 def as_int(v) -> int | None:
-    """``v`` as an int when it is one (an int, or a string of one), else None; a bool or a
-    float is not an integer here."""
-    if isinstance(v, bool):
+    """``v`` when it is an int, else None: a bool, a float or a string ("2", which the code
+    using the value would not take) is not an integer here."""
+    if isinstance(v, bool) or not isinstance(v, int):
         return None
-    if isinstance(v, int):
-        return v
-    if isinstance(v, str):
-        try:
-            return int(v.strip())
-        except ValueError:
-            return None
-    return None
+    return v
 
 
 def as_number(v) -> float | None:
@@ -124,8 +117,9 @@ def _check_values(c: dict) -> None:
         name = ".".join(path)
         if kind == "int":
             n = as_int(v)
-            if n is None or n < least:
-                raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+            if n is None or n < least or (path == ("seed",) and n >= 2 ** 32):
+                most = " and < 2**32" if path == ("seed",) else ""
+                raise ValueError(f"{name} must be an integer >= {least}{most}, got {v!r}")
         else:
             n = as_number(v)
             if n is None or n < least:
@@ -215,8 +209,10 @@ def _check_kinds(c: dict) -> None:
 def make_config(cfg: dict | None = None) -> dict:
     """Defaults overlaid with ``cfg``; unknown keys and bad values are errors naming the key."""
     cfg = cfg or {}
+    if not isinstance(cfg, dict):
+        raise ValueError(f"a training config must be a mapping, got {cfg!r}")
     arch = cfg.get("arch", DEFAULTS["arch"])
-    if arch not in MODEL_DEFAULTS:
+    if not isinstance(arch, str) or arch not in MODEL_DEFAULTS:
         raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
     c = _merge({**DEFAULTS, "model": MODEL_DEFAULTS[arch]}, cfg)
     _check_values(c)

@@ -195,3 +195,28 @@ def test_an_output_inside_the_input_through_a_bind_mount_is_refused(tmp_path):
         pytest.skip(f"no private mount namespace here: {r.stderr.strip()[:200]}")
     assert "rc=2" in r.stdout and "lies inside the input" in r.stderr, (r.stdout, r.stderr)
     assert sorted(p.name for p in data.iterdir()) == ["a.mkv"]
+
+
+def test_an_existing_file_the_encoder_did_not_write_is_never_overwritten(tmp_path):
+    """``encode a.avi notes.mp4`` used to replace the user's file; the directory form counted
+    such a file as "already done". Both now refuse it and keep it; the encoder's own earlier
+    output is still replaced (single file) or skipped (directory form), as before."""
+    src = helpers.write_clip(tmp_path / "a.mkv", helpers.sprite_frames(n=12)[0])
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("my notes")
+    r = _run("encode", src, str(notes))
+    assert r.returncode == 2 and "was not written by encode_mpeg4" in r.stderr
+    assert notes.read_text() == "my notes"
+    assert _run("encode", src, str(tmp_path / "ok.mp4")).returncode == 0
+    assert _run("encode", src, str(tmp_path / "ok.mp4")).returncode == 0  # ours: replaced
+    tree, out = tmp_path / "tree", tmp_path / "out"
+    tree.mkdir()
+    helpers.write_clip(tree / "b.mkv", helpers.sprite_frames(n=12)[0])
+    helpers.write_clip(tree / "c.mkv", helpers.sprite_frames(n=12)[0])
+    out.mkdir()
+    (out / "b.mp4").write_text("not a video of ours")
+    r = _run("encode", str(tree), str(out))
+    assert r.returncode == 1 and "encoded 1, skipped 0" in r.stderr, r.stderr
+    assert (out / "b.mp4").read_text() == "not a video of ours"
+    report = json.loads((out / "encode-failures.json").read_text())
+    assert "was not written by encode_mpeg4" in report[str(tree / "b.mkv")]

@@ -204,3 +204,19 @@ def test_a_truncated_source_is_an_error_not_a_shorter_video(tmp_path):
         encode_mpeg4(cut, tmp_path / "out.mp4", short_side=None)
     assert not list(tmp_path.glob("*.part*")) and not (tmp_path / "out.mp4").exists()
     assert encode_mpeg4(src, tmp_path / "whole.mp4", short_side=None).frames == 48
+
+
+@pytest.mark.parametrize("codec,pix_fmt", [("ffv1", "yuv444p"), ("libx264", "yuv420p")])
+def test_a_truncated_matroska_source_is_an_error(tmp_path, codec, pix_fmt):
+    """Matroska declares no frame count, only a duration: a file cut in half used to be
+    encoded into a shorter video without a word; it is held to its duration now (loosely:
+    90%), and the whole file still encodes."""
+    frames = [helpers.smooth_pattern(48, 64, 7, 6, phase=0.3 * i) for i in range(60)]
+    full = helpers.write_clip(tmp_path / "full.mkv", frames, codec=codec, pix_fmt=pix_fmt)
+    data = open(full, "rb").read()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CorruptVideoError, match=r"cut\.mkv: truncated or damaged: \d+ frames "
+                                                r"decoded, its container's duration implies about 60"):
+        encode_mpeg4(cut, tmp_path / "cut.mp4", short_side=None)
+    assert encode_mpeg4(full, tmp_path / "full.mp4", short_side=None).frames == 60

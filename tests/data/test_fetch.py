@@ -339,3 +339,24 @@ def test_fetch_dataset_names_are_single_folder_names(tmp_path, capsys, name):
     assert fetch_stage.main(["--params", str(path), "--no-progress"]) == 2
     assert "is not a dataset name" in capsys.readouterr().err
     assert not (tmp_path / "raw").exists()
+
+
+def test_archives_inside_their_destination_and_links_into_their_source_are_refused(tmp_path):
+    """Extracting ``ds/user.zip`` into ``ds`` (an earlier fetch output) replaced ``ds``, the
+    archive with it; a local link inside its own source looped into it."""
+    from imrnet.data.fetch import extract_archives
+
+    arc = tmp_path / "a.zip"
+    with zipfile.ZipFile(arc, "w") as z:
+        z.writestr("UCF-101/a.avi", b"video")
+    ds = safe_extract(arc, tmp_path / "ds")
+    inner = ds / "user.zip"
+    inner.write_bytes(arc.read_bytes())
+    with pytest.raises(FetchError, match=r"user\.zip: lies inside the destination"):
+        safe_extract(inner, ds)
+    with pytest.raises(FetchError, match=r"user\.zip: lies inside the destination"):
+        extract_archives([inner], ds)
+    assert inner.is_file()
+    with pytest.raises(FetchError, match="lies inside the local dataset"):
+        link_local(ds, ds / "inside")
+    assert not (ds / "inside").exists()

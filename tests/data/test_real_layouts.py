@@ -304,3 +304,23 @@ def _truncated_mp4(path) -> bytes:
             out.mux(p)
     data = path.read_bytes()
     return data[:len(data) * 9 // 10]
+
+
+def test_two_sources_with_one_output_name_are_refused(ucf_root, tiny_video, tmp_path):
+    """``v.avi`` and ``v.mkv`` both listed would both be encoded to ``v.mp4``: one overwrote
+    the other and two index rows pointed at one video's pixels. Refused, naming both, before
+    anything is written."""
+    from imrnet.data.extract import extract
+
+    lists = ucf_root / "ucfTrainTestlist"
+    with open(lists / "trainlist01.txt", "ab") as f:
+        f.write(b"YoYo/v_YoYo_g09_c02.mkv 3\r\n")
+    _put(ucf_root / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.mkv", tiny_video)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ucf101").symlink_to(ucf_root, target_is_directory=True)
+    enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
+    with pytest.raises(DatasetError, match=r"v_YoYo_g09_c02\.avi and .*v_YoYo_g09_c02\.mkv "
+                                           r"would both be encoded to UCF-101/YoYo/v_YoYo_g09_c02\.mp4"):
+        extract("ucf101", src, tmp_path / "out", encode=enc, progress=False)
+    assert not (tmp_path / "out").exists()

@@ -35,6 +35,10 @@ def _write(tmp_path, data) -> str:
     ({"workers": float("inf")}, "extract.workers must be an integer >= 1, got inf"),
     ({"max_failed_fraction": float("nan")}, "extract.max_failed_fraction must be a number in [0, 1], got nan"),
     ({"shortside": 128}, "unknown key(s) ['shortside']"),
+    ({"workers": "2"}, "extract.workers must be an integer >= 1, got '2'"),
+    ({"short_side": 31}, "extract.short_side must be an even integer (MPEG-4 4:2:0), got 31"),
+    ({"size": [341, 256]}, "extract.size must be two even integers, got [341, 256]"),
+    ({"fps": 0.000001}, "extract.fps must be in 1..1000 frames per second"),
 ])
 def test_extract_params(tmp_path, capsys, change, msg):
     path = _write(tmp_path, {"extract": {**GOOD_EXTRACT, **change}})
@@ -125,6 +129,7 @@ def _profile(name: str = "smoke") -> dict:
     (("profile", "sizes"), [{"size": 64, "res5_stride": 3}], "profile.sizes[0].res5_stride must be one of 1, 2, got 3"),
     (("profile", "sizes"), [{"size": 64, "coviar_i_depth": 19}], "profile.sizes[0].coviar_i_depth must be one of 18, 34, 50, 101, 152, got 19"),
     (("profile", "rounds"), "three", "profile.rounds must be an integer >= 1, got 'three'"),
+    (("profile", "sizes"), [{"size": "16"}], "profile.sizes[0].size must be an integer >= 16, got '16'"),
     (("report", "pmsp_videos"), 0, "report.pmsp_videos must be an integer >= 1, got 0"),
 ])
 def test_training_profile_and_report_sections(tmp_path, capsys, where, value, msg):
@@ -168,6 +173,10 @@ def test_training_profile_and_report_sections(tmp_path, capsys, where, value, ms
     ({"init": "runs/x/model.pt"}, "init must be null or {checkpoint: <path>, bn_stats?: keep | reset}, got 'runs/x/model.pt'"),
     ({"init": {"checkpoint": "m.pt", "bn_stats": "drop"}}, "init.bn_stats must be one of keep, reset, got 'drop'"),
     ({"streams": "iframes"}, "streams must be a list of stream names, got 'iframes'"),
+    ({"data": {"crop": "32"}}, "data.crop must be an integer >= 1, got '32'"),
+    ({"data": {"test_clips": "2"}}, "data.test_clips must be an integer >= 1, got '2'"),
+    ({"arch": ["imrnet"]}, "arch must be one of imrnet, imrnet_flow, coviar, got ['imrnet']"),
+    ({"seed": 2 ** 70}, "seed must be an integer >= 0 and < 2**32, got 1180591620717411303424"),
 ])
 def test_training_keys_are_typed(cfg, msg):
     """`imrnet.train.config.make_config` types every key, not only the numeric ones."""
@@ -189,6 +198,7 @@ def test_model_numbers_written_as_yaml_exponents_are_read_as_numbers():
     ({"quality": 0}, "codec_check.quality must be an integer in 1..31, got 0"),
     ({"frames": 20}, "codec_check.frames (20) must hold num_gops x gop_size = 60 frames"),
     ({"gop": 12}, "unknown key(s) ['gop']"),
+    ({"num_gops": "2"}, "codec_check.num_gops must be an integer >= 1, got '2'"),
 ])
 def test_codec_check_params(tmp_path, capsys, monkeypatch, change, msg):
     from pipelines import codec_check
@@ -211,3 +221,27 @@ def test_train_cli_names_a_missing_section(tmp_path, capsys):
     cfg.write_text("pretrain: {tasks: [pmsp]}\n")
     assert main(["pretrain", "--config", str(cfg), "--section", "pretrian"]) == 1
     assert f"{cfg}: no 'pretrian' section (--section)" in capsys.readouterr().err
+
+
+def test_train_cli_names_bad_yaml(tmp_path, capsys):
+    from imrnet.train.__main__ import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("tasks: [pmsp\n")
+    assert main(["pretrain", "--config", str(cfg)]) == 1
+    assert f"{cfg} or a --set value is not valid YAML" in capsys.readouterr().err
+    cfg.write_text("tasks: [pmsp]\n")
+    assert main(["pretrain", "--config", str(cfg), "--set", "optim.lr=[unclosed"]) == 1
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_fetch_archive_names_stay_in_downloads(tmp_path, capsys):
+    """``archive:`` names the downloaded file under <root>/downloads; a path there used to
+    let a download replace any file on disk."""
+    victim = tmp_path / "outside" / "victim.zip"
+    for name in ("../../outside/victim.zip", str(victim), "a/b.zip"):
+        path = _write(tmp_path, {"fetch": {"root": str(tmp_path / "raw"), "datasets": {"ucf101": {
+            "kind": "url", "url": "http://x/u.zip", "sha256": "0" * 64, "archive": name}}}})
+        assert fetch.main(["--params", path, "--no-progress"]) == 2
+        assert "is not a file name" in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()
