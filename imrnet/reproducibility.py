@@ -1,5 +1,7 @@
-"""The reproducibility mode for CPU runs: the same params give the same bits on any x86-64 machine
-with AVX2 (docs/reproducibility.md).
+"""The reproducibility mode for CPU runs: the same params give the same bits whatever ISA
+extensions an x86-64 machine with AVX2 has or is asked to use, on machines of one CPU family;
+an Intel Xeon and an AMD EPYC still give other training bits (MKL's and oneDNN's CPU-specific
+paths; measured in docs/reproducibility.md, "Across CPU vendors").
 
 Every numerical library the project uses picks its kernels by the CPU it finds, and those
 kernels sum in other orders or round otherwise (measured: five SGD steps of a small Conv3d net
