@@ -75,8 +75,9 @@ class Results:
             return (f"Numbers made with the reproducibility mode asked for but not holding "
                     f"({why}): they hold on the machine that made them only ({libs}).")
         return (f"Numbers made under the CPU reproducibility mode (kernels capped at AVX2, "
-                f"{rec['torch_threads']} torch threads; {libs}): the same bits on any x86-64 "
-                "machine with AVX2 (docs/reproducibility.md).")
+                f"{rec['torch_threads']} torch threads; {libs}): the same bits whatever ISA "
+                "extensions a machine has, within a CPU family; an Intel Xeon and an AMD EPYC "
+                "give other training numbers (docs/reproducibility.md).")
 
     def run(self, model: str, init: str, dataset: str) -> dict | None:
         name = self.by_cell.get((model, init, dataset))

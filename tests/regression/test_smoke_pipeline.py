@@ -1,8 +1,9 @@
 """Regression tests on the smoke profile's pipeline (run end to end by the fixture): every table,
 figure, claims.md and index.html is produced; a forced rerun with no run cache reproduces
 everything under reports/ (timing/ aside) byte for byte; the numbers match reports/pinned/
-exactly (`repro.pins`: the CPU reproducibility mode makes them the same bits on any x86-64
-machine with AVX2). ``IMRNET_ACCEPT=1`` rewrites the pins instead (accept switch)."""
+exactly (`repro.pins`: the CPU reproducibility mode makes them the same bits within a CPU
+family; the pins name the CPU they were accepted on). ``IMRNET_ACCEPT=1`` rewrites the pins
+instead (accept switch)."""
 
 from __future__ import annotations
 
