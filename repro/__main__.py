@@ -8,7 +8,10 @@ claims.md, index.html) from the existing run metrics, without training (`pipelin
 ``reports/pinned/runtime.json`` (`repro.bench`; exit 3 when the machine was too busy to tell).
 
 ``python -m repro crosscheck [--isa avx512] [--native]``: the smoke pipeline in a scratch copy
-under other kernel settings, and which pinned numbers move (`repro.crosscheck`)."""
+under other kernel settings, and which pinned numbers move (`repro.crosscheck`).
+
+``python -m repro kernelprobe``: a hash per training kernel under the mode and the
+vendor-neutral alternatives, to compare two machines op by op (`repro.kernelprobe`)."""
 
 from __future__ import annotations
 
@@ -33,7 +36,13 @@ def main(argv=None) -> int:
     c.add_argument("--isa", choices=("avx512", "avx2"), default="avx512")
     c.add_argument("--native", action="store_true", help="with the reproducibility mode off")
     c.add_argument("--workdir", help="a new folder for the scratch copy (default: a temporary one)")
+    sub.add_parser("kernelprobe", help="a hash per training kernel, under the mode and the "
+                   "vendor-neutral alternatives, to compare two machines op by op")
     a = ap.parse_args(argv)
+    if a.cmd == "kernelprobe":
+        from .kernelprobe import main as probe_main
+
+        return probe_main()
     if a.cmd == "crosscheck":
         import subprocess
 

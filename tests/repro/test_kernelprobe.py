@@ -1,0 +1,19 @@
+"""The kernel probe that compares machines op by op: on one machine each op's hash is the same
+every time, and turning oneDNN off changes the convolutions' (it is on their path) but not
+BatchNorm's or cross-entropy's (ATen's own kernels either way)."""
+
+from __future__ import annotations
+
+from repro.kernelprobe import probe
+
+
+def test_hashes_are_stable_and_onednn_is_on_the_convolutions_path():
+    a, b = probe(onednn=True), probe(onednn=True)
+    assert a == b and set(a) == {"conv3d", "conv2d", "linear", "batchnorm3d", "cross_entropy",
+                                 "imrnet_sgd_step"}
+    off = probe(onednn=False)
+    assert off["conv3d"] != a["conv3d"] and off["conv2d"] != a["conv2d"]
+    assert off["batchnorm3d"] == a["batchnorm3d"] and off["cross_entropy"] == a["cross_entropy"]
+    import torch
+
+    assert torch.backends.mkldnn.enabled  # put back
