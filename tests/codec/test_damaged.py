@@ -185,18 +185,9 @@ def test_a_truncated_source_is_an_error_not_a_shorter_video(tmp_path):
     re-encoded into a shorter video without a word; now it is a CorruptVideoError naming the
     counts. A frame or two fewer than declared (decoders that drop a leading frame) is fine."""
     frames = [helpers.smooth_pattern(48, 64, 7, 6, phase=0.3 * i) for i in range(48)]
-    src = tmp_path / "full.mp4"
-    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:  # header first
-        st = out.add_stream("mpeg4", rate=30, options={"g": "12"})
-        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
-        st.codec_context.thread_count = 1
-        for f in frames:
-            for p in st.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(
-                    format="yuv420p", threads=1)):
-                out.mux(p)
-        for p in st.encode():
-            out.mux(p)
-    data = src.read_bytes()
+    src = helpers.write_clip(tmp_path / "full.mp4", frames, codec="mpeg4", pix_fmt="yuv420p",
+                             options={"g": "12"}, container_options={"movflags": "faststart"})
+    data = open(src, "rb").read()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[:len(data) * 9 // 10])
     with pytest.raises(CorruptVideoError, match=r"cut\.mp4: truncated or damaged: \d+ of the 48 "
