@@ -28,6 +28,16 @@ def refuse_overlap(src: str | os.PathLike, dst: str | os.PathLike, *, what: str 
                          "it")
 
 
+def within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it, symbolic links followed, by path or
+    by the identity (device, inode) of an existing folder (one reached through a bind mount)."""
+    p, f = Path(path).resolve(), Path(folder).resolve()
+    if p == f or f in p.parents:
+        return True
+    f_id = _identity(f)
+    return f_id is not None and (f_id == _identity(p) or f_id in _ancestor_ids(p))
+
+
 def _identity(p: Path) -> tuple[int, int] | None:
     try:
         st = p.stat()

@@ -134,21 +134,24 @@ def _tree_jobs(src: Path, dst: Path, suffix: str,
 
 
 def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool = True,
-                desc: str = "encode", **kw) -> tuple[dict, dict]:
+                desc: str = "encode", on_done=None, **kw) -> tuple[dict, dict]:
     """Encode (src, dst) pairs, skipping those whose dst exists (finished: writes are atomic).
 
     Returns ({src: VideoInfo dict} for the files encoded now, {src: reason} for failures); a
-    bad file or a crashed worker is reported and the rest go on.
+    bad file or a crashed worker is reported and the rest go on. ``on_done(src, info)`` is
+    called in this process as each file is finished (a journal of what this run wrote).
     """
     foreign = {s: (f"{d}: exists and was not written by encode_mpeg4; not overwritten (move "
                    "it away)") for s, d in jobs if os.path.lexists(d) and not made_by_encode(d)}
+    for why in foreign.values():
+        print(f"FAILED {why}", file=sys.stderr)
     todo = [(s, d) for s, d in jobs if not os.path.lexists(d)]
     for _, d in todo:  # temp files of a killed earlier run (encode_mpeg4 writes .<stem>.part-<pid>)
         dp = Path(d)
         for stale in dp.parent.glob(f".{dp.stem}.part-*{dp.suffix}") if dp.parent.is_dir() else ():
             stale.unlink()
     done, failed = run_jobs(_encode_one, [(s, d, kw) for s, d in todo], workers=workers,
-                            progress=progress, desc=desc,
+                            progress=progress, desc=desc, on_done=on_done,
                             died="the worker process died while encoding this batch (rerun to "
                                  "retry the files not yet written)")
     failed.update(foreign)
@@ -173,11 +176,12 @@ def die_with_parent(parent: int) -> None:
 
 def run_jobs(fn, jobs: list[tuple], *, workers: int = 1, progress: bool = True,
              desc: str = "", died: str = "the worker process died",
-             fail_prefix: str = "FAILED") -> tuple[dict, dict]:
+             fail_prefix: str = "FAILED", on_done=None) -> tuple[dict, dict]:
     """Run ``fn(*job) -> (key, value, error)`` over ``jobs`` (in a process pool when
     ``workers`` > 1) with a progress bar; returns ({key: value} for successes, {key: reason}
     for failures). A failure, or a crashed worker (reported as ``died`` under the job's first
-    item), is written to stderr and the rest go on."""
+    item), is written to stderr and the rest go on. ``on_done(key, value)`` is called here,
+    in order of completion, for each success."""
     from tqdm import tqdm
 
     done, failed = {}, {}
@@ -187,6 +191,8 @@ def run_jobs(fn, jobs: list[tuple], *, workers: int = 1, progress: bool = True,
         key, value, err = res
         if err is None:
             done[key] = value
+            if on_done is not None:
+                on_done(key, value)
         else:
             failed[key] = err
             bar.write(f"{fail_prefix} {key}: {err}", file=sys.stderr)

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from ..codec import VideoError, probe_mpeg4
-from ..paths import Busy, exclusive, refuse_overlap, write_bytes_atomic
+from ..codec.encode import made_by_encode
+from ..paths import Busy, exclusive, refuse_overlap, within, write_bytes_atomic
 from ..codec.cli import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
@@ -134,6 +135,7 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     refuse_overlap(Path(src_root) / name, Path(dst_root) / name, what="extracted dataset")
     missing: list = []  # the source's layout is read (and its errors raised) before any write
     jobs = shard_of(dataset_jobs(name, Path(src_root), missing), shard)
+    _refuse_sources_inside(Path(dst_root) / name, jobs)
     stamp = {"encode": encode, "flow": bool(flow)}
     kw = dict(encode=encode, workers=workers, shard=shard, max_failed_fraction=max_failed_fraction,
               progress=progress, flow=flow, verify=verify, jobs=jobs, missing=missing)
@@ -143,6 +145,21 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
         lock = f"{name}.shard-{shard[0]}-of-{shard[1]}"
         with exclusive(dst_root, f"the extraction of {lock}", name=lock):
             return _extract(name, src_root, dst_root, **kw)
+
+
+def _refuse_sources_inside(out: Path, jobs: list) -> None:
+    """`DatasetError` naming the first source that is, once symbolic links are followed (or by
+    a folder's identity: a bind mount), inside the output folder ``out``: a source tree whose
+    ``UCF-101`` folder links into the outputs would be deleted by a params change
+    (`reset_if_changed`) or overwritten by its own re-encode. Checked before any write."""
+    seen: dict = {}
+    for j in jobs:
+        src = Path(j["src"])
+        if src.parent not in seen:
+            seen[src.parent] = within(src.parent, out)
+        if seen[src.parent] or (src.is_symlink() and within(src, out)):
+            raise DatasetError(src, f"lies inside the output folder {out} (through a symbolic "
+                                    "link or a mount); the sources and the outputs must be apart")
 
 
 SHARD_WAIT_S = 30.0  # how long a shard waits for another shard's brief reset phase
@@ -199,30 +216,64 @@ def _dataset_lock(dst_root: Path, name: str, stamp: dict, *, sharded: bool):
 VERIFY = ("sha256", "size")
 
 
+def _records(out: Path, suffix: str) -> dict:
+    """{relative output path: {"size", "sha256"}} of what earlier runs recorded writing: the
+    merged index (for a shard), this run's index, then the journal a killed run left (newest
+    last, so it wins). An unreadable file records nothing."""
+    rows: dict = {}
+    names = ([] if not suffix else ["index.json"]) + [f"index{suffix}.json"]
+    for name in names:
+        try:
+            rows.update({r["path"]: r for r in json.loads((out / name).read_text())})
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError):
+            print(f"{out / name}: unreadable; the outputs it listed are checked as unrecorded",
+                  file=sys.stderr)
+    journal = out / f"{JOURNAL}{suffix}.jsonl"
+    if journal.is_file():
+        for line in journal.read_text(errors="replace").splitlines():
+            try:
+                r = json.loads(line)
+                rows[r["path"]] = r
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a kill: that output counts as unrecorded
+    return rows
+
+
+JOURNAL = ".encoded"  # <out>/.encoded[.shard-i-of-n].jsonl: a line per output as it is written
+
+
 def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, shas: dict) -> None:
-    """Delete the outputs that differ from what the previous index recorded (size, and with
-    ``verify="sha256"`` the hash), and their flow, so they are encoded again: a file changed on
-    disk after indexing would otherwise be skipped as done and read back as wrong pixels. The
-    hashes known here go to ``shas`` for the new index (with ``verify="size"``, the recorded
-    ones: nothing already indexed is hashed again)."""
-    prev = out / f"index{suffix}.json"
-    try:
-        rows = {r["path"]: r for r in json.loads(prev.read_text())} if prev.is_file() else {}
-    except (ValueError, KeyError, TypeError):
-        rows = {}  # an unreadable index: it is rewritten below, every output hashed again
+    """Delete the outputs that differ from what an earlier run recorded writing (`_records`:
+    size, and with ``verify="sha256"`` the hash), or that no run recorded (an index deleted
+    or damaged, a kill between a file's write and its journal line), and their flow, so they
+    are encoded again: a file changed on disk would otherwise be skipped as done and read
+    back as wrong pixels. Only files the encoder wrote (`made_by_encode`) are deleted; any
+    other file is left for `encode_jobs` to refuse. The hashes known here go to ``shas`` for
+    the new index (with ``verify="size"``, the recorded ones: nothing recorded is hashed
+    again)."""
+    rows = _records(out, suffix)
     for j, (_, dst) in zip(jobs, pairs):
         row, d = rows.get(j["rel"]), Path(dst)
-        if row is None or not d.is_file():
+        if not d.is_file() or d.is_symlink():
             continue
-        if d.stat().st_size == row.get("size", d.stat().st_size):
-            if verify == "size" and row.get("sha256"):
-                shas[dst] = row["sha256"]  # trusted as recorded: no hashing at all
-                continue
+        if row is None:
+            why = "no run recorded writing it (its index is missing or unreadable)"
+        elif d.stat().st_size != row.get("size"):
+            why = "changed on disk since it was indexed"
+        elif verify == "size" and row.get("sha256"):
+            shas[dst] = row["sha256"]  # trusted as recorded: no hashing at all
+            continue
+        else:
             shas[dst] = _sha(d)
             if shas[dst] == row.get("sha256"):
                 continue
-        print(f"{d}: changed on disk since it was indexed; encoding it again", file=sys.stderr)
+            why = "changed on disk since it was indexed"
         shas.pop(dst, None)
+        if not made_by_encode(d):
+            continue  # not ours: encode_jobs reports it and leaves it
+        print(f"{d}: {why}; encoding it again", file=sys.stderr)
         d.unlink()
         flow_path(d).unlink(missing_ok=True)
 
@@ -245,7 +296,20 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
     _drop_changed(out, suffix, jobs, pairs, verify, shas)
     if shard is None or shard[0] == 0:
         write_bytes_atomic(out / "missing.json", (json.dumps(missing, indent=1) + "\n").encode())
-    _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name, **encode)
+    rel = {dst: j["rel"] for j, (_, dst) in zip(jobs, pairs)}
+    by_src = dict(pairs)
+    journal_path = out / f"{JOURNAL}{suffix}.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    with open(journal_path, "a") as journal:
+        def record(src, _info):  # each output as it is written, so a killed run's count
+            dst = by_src[src]
+            shas[dst] = _sha(Path(dst))
+            journal.write(json.dumps({"path": rel[dst], "size": os.path.getsize(dst),
+                                      "sha256": shas[dst]}) + "\n")
+            journal.flush()
+
+        _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name,
+                                on_done=record, **encode)
     infos = _probe_usable(pairs, failed, int(encode.get("gop_size", 12)))
     if flow:
         encoded = {d: s for s, d in pairs if s not in failed and os.path.exists(d)}
@@ -264,6 +328,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
         if flow:
             index[-1]["flow"] = str(flow_path(j["rel"]))
     write_bytes_atomic(out / f"index{suffix}.json", (json.dumps(index, indent=1) + "\n").encode())
+    journal_path.unlink(missing_ok=True)  # the index now records every output
     report = out / f"encode-failures{suffix}.json"
     write_failures(report, failed)
     frac = len(failed) / max(1, len(jobs))

@@ -210,6 +210,94 @@ def test_an_output_changed_after_indexing_is_encoded_again(tmp_path, raw, capsys
     assert _tree(dst) == before  # the same bytes as the first encode, the same index
 
 
+@pytest.mark.parametrize("index", ["deleted", "damaged"])
+def test_a_changed_output_is_encoded_again_when_the_index_is_gone(tmp_path, raw, capsys, index):
+    """Without a readable index a changed output used to be kept as finished and indexed with
+    its new hash (wrong pixels, no error). An output no run recorded writing is now encoded
+    again, so the rerun gives the first run's bytes."""
+    dst = tmp_path / "v"
+    params = _params(tmp_path, raw, dst)
+    assert stage.main(["--params", params, "--no-progress"]) == 0
+    before = _tree(dst)
+    idx = dst / "synthetic-hmdb" / "index.json"
+    video = dst / "synthetic-hmdb" / json.loads(idx.read_text())[3]["path"]
+    data = bytearray(video.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    video.write_bytes(bytes(data))
+    if index == "deleted":
+        idx.unlink()
+    else:
+        idx.write_text('[{"path": ')
+    assert stage.main(["--params", params, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"{video}: no run recorded writing it" in err
+    assert _tree(dst) == before
+    assert not list((dst / "synthetic-hmdb").glob(".encoded*"))  # the journal is gone with the run
+
+
+def test_the_journal_of_a_killed_run_spares_what_it_recorded(tmp_path, raw, capsys):
+    """A run killed before its index keeps a journal line per output it wrote; the rerun keeps
+    those (checked against their recorded hash) and encodes only what no line records."""
+    from imrnet.data import extract as E
+
+    dst = tmp_path / "j"
+    assert stage.main(["--params", _params(tmp_path, raw, dst), "--no-progress"]) == 0
+    out = dst / "synthetic-hmdb"
+    before = _tree(dst)
+    rows = json.loads((out / "index.json").read_text())
+    (out / "index.json").unlink()
+    kept, unrecorded = rows[:5], rows[5:]
+    (out / f"{E.JOURNAL}.jsonl").write_text(
+        "".join(json.dumps({k: r[k] for k in ("path", "size", "sha256")}) + "\n" for r in kept)
+        + '{"path": "cut sh')  # the line a kill cut short
+    mtimes = {r["path"]: (out / r["path"]).stat().st_mtime_ns for r in rows}
+    assert stage.main(["--params", _params(tmp_path, raw, dst), "--no-progress"]) == 0
+    assert _tree(dst) == before
+    for r in kept:
+        assert (out / r["path"]).stat().st_mtime_ns == mtimes[r["path"]], r["path"]
+    assert sum((out / r["path"]).stat().st_mtime_ns != mtimes[r["path"]]
+               for r in unrecorded) == len(unrecorded)
+    assert "no run recorded writing it" in capsys.readouterr().err
+
+
+def test_a_foreign_file_without_a_record_is_not_deleted(tmp_path, raw, capsys):
+    dst = tmp_path / "f"
+    params = _params(tmp_path, raw, dst)
+    assert stage.main(["--params", params, "--no-progress"]) == 0
+    idx = dst / "synthetic-hmdb" / "index.json"
+    video = dst / "synthetic-hmdb" / json.loads(idx.read_text())[0]["path"]
+    video.write_bytes(b"the user's own file")
+    idx.unlink()
+    assert stage.main(["--params", params, "--no-progress"]) == 1  # it fails, it is reported
+    assert video.read_bytes() == b"the user's own file"
+    assert "was not written by encode_mpeg4; not overwritten" in capsys.readouterr().err
+
+
+def test_a_source_folder_linked_into_the_output_is_refused(tmp_path, raw):
+    """A source tree whose class folder is a symbolic link into the stamped output folder:
+    a params change would delete it with the outputs (`reset_if_changed`). Refused, naming the
+    source, before any write."""
+    import shutil
+
+    from imrnet.data import extract as E
+    from imrnet.data.records import DatasetError
+
+    enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
+    src = tmp_path / "src"
+    shutil.copytree(raw, src)
+    dst = tmp_path / "out"
+    E.extract("synthetic-hmdb", src, dst, encode=enc, progress=False)
+    row = json.loads((src / "synthetic-hmdb" / "index.json").read_text())[0]
+    cls = (src / "synthetic-hmdb" / row["path"]).parent
+    stash = dst / "synthetic-hmdb" / "stash"
+    shutil.move(cls, stash)
+    cls.symlink_to(stash, target_is_directory=True)
+    before = _tree(dst)
+    with pytest.raises(DatasetError, match=r"lies inside the output folder"):
+        E.extract("synthetic-hmdb", src, dst, encode={**enc, "quality": 5}, progress=False)
+    assert _tree(dst) == before  # the stash (the user's sources) is still there
+
+
 def test_shards_and_unsharded_runs_with_other_params_exclude_each_other(tmp_path, raw, monkeypatch):
     """Per-shard locks alone let an unsharded run, or a shard with other params, reset the
     folder other shards were writing into. Shards now hold the dataset's lock shared (after
