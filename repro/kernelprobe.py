@@ -94,6 +94,14 @@ def _probe() -> dict:
     return out
 
 
+def fingerprint() -> str:
+    """A short hash of this process's `probe` under the mode (oneDNN as the mode leaves it):
+    two machines with one fingerprint ran the probed kernels alike. The pins record the
+    accepting machine's (`repro.pins`)."""
+    rows = probe()
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def main() -> int:
     """Run every configuration in its own process; print one JSON object (exit 1 on a
     failure, naming the configuration)."""

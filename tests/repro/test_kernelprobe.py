@@ -17,3 +17,10 @@ def test_hashes_are_stable_and_onednn_is_on_the_convolutions_path():
     import torch
 
     assert torch.backends.mkldnn.enabled  # put back
+
+
+def test_the_fingerprint_is_stable_in_one_process_and_names_the_kernels():
+    from repro.kernelprobe import fingerprint
+
+    a = fingerprint()
+    assert a == fingerprint() and len(a) == 16 and int(a, 16) >= 0
