@@ -59,7 +59,8 @@ def load_params(path: str) -> dict:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
             raise ParamsError(f"{path}: fetch.datasets: {name!r} is not a dataset name (letters, "
                               "digits, '.', '_', '-'; one folder under fetch.root)")
-        if not isinstance(entry, dict) or entry.get("kind") not in SPECS:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str) \
+                or entry.get("kind") not in SPECS:
             got = entry.get("kind") if isinstance(entry, dict) else entry
             raise ParamsError(f"{where}.kind must be one of {', '.join(SPECS)}, got {got!r}")
         check(where, entry, SPECS[entry["kind"]])

@@ -2,7 +2,7 @@
 key, the value and what is allowed (no KeyError or TypeError reaches a user).
 
 A spec maps each key to (kind, required); kinds:
-``str``, ``int>=N``, ``int:A..B``, ``number>=N``, ``number>0``, ``fraction`` (a number in [0, 1]), ``bool``,
+``str``, ``name`` (a run or dataset name: one folder, `NAME`), ``int>=N``, ``int:A..B``, ``number>=N``, ``number>0``, ``fraction`` (a number in [0, 1]), ``bool``,
 ``str-list`` (a non-empty list of strings), ``names`` (a list of strings, maybe empty), ``size`` ([width, height], positive integers),
 ``dict`` (a non-empty mapping), ``mapping`` (maybe empty), ``choice:a|b``, ``int-of:18|50``
 (one of those integers); a trailing ``?`` allows null.
@@ -10,13 +10,16 @@ A spec maps each key to (kind, required); kinds:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from imrnet.train.config import as_int, as_number
 
-__all__ = ["ParamsError", "load_section", "check"]
+__all__ = ["ParamsError", "load_section", "check", "NAME"]
+
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # a run or dataset name: one folder, no path
 
 
 class ParamsError(ValueError):
@@ -43,6 +46,9 @@ def _ok(kind: str, v) -> tuple[bool, str]:
     """(is ``v`` of ``kind``, what the kind allows in words)."""
     if kind == "str":
         return isinstance(v, str) and v != "", "a non-empty string"
+    if kind == "name":
+        return (isinstance(v, str) and re.fullmatch(NAME, v) is not None,
+                "a name (letters, digits, '.', '_', '-'; not starting with '.')")
     if kind.startswith("int>="):
         least, n = int(kind[5:]), as_int(v)
         return n is not None and n >= least, f"an integer >= {least}"
@@ -89,6 +95,9 @@ def _ok(kind: str, v) -> tuple[bool, str]:
 def check(where: str, values: dict, spec: dict[str, tuple[str, bool]]) -> dict:
     """``values`` when every key of ``spec`` holds (``where`` prefixes the messages, e.g.
     "params.yaml: extract"); unknown keys are errors too."""
+    odd = [k for k in values if not isinstance(k, str)]
+    if odd:
+        raise ParamsError(f"{where}: keys must be names, got {odd[0]!r}")
     unknown = sorted(set(values) - set(spec))
     if unknown:
         raise ParamsError(f"{where}: unknown key(s) {unknown}; known: {sorted(spec)}")
@@ -103,4 +112,6 @@ def check(where: str, values: dict, spec: dict[str, tuple[str, bool]]) -> dict:
         good, allowed = _ok(kind.rstrip("?"), v)
         if not good:
             raise ParamsError(f"{where}.{key} must be {allowed}, got {v!r}")
+        if isinstance(v, str) and kind.startswith(("number", "fraction")):
+            values[key] = float(v)  # YAML 1.1 reads 1e-4 as a string: the number it means
     return values

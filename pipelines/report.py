@@ -107,7 +107,7 @@ def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, s
             label = label.replace("Kinetics supervised", f"supervised on {pre}")
         cells = {}
         for d in datasets or res.datasets:
-            r = res.run(model, init, d)
+            r = _cell_accuracy(res, model, init, d)
             e = _ref_entry(table_no, paper_row, _PAPER_DATASET.get(d, d), ref) if paper_row else None
             paper = e["value"] if e else None
             if paper is not None:
@@ -123,22 +123,37 @@ def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, s
     return rows, foot
 
 
+def _cell_accuracy(res: Results, model: str, init: str, dataset: str) -> dict | None:
+    """A table cell's top-1 and 95% interval: the run's own (one seed), or the mean over the
+    cell's seeds with the two-way (videos x seeds) bootstrap interval."""
+    runs = res.runs(model, init, dataset)
+    if len(runs) <= 1:
+        return next(iter(runs.values()), None)
+    from repro.stats import seeded_bootstrap
+
+    r = seeded_bootstrap([(1, res.correct(model, init, dataset))])
+    return {"top1": r["diff"], "top1_ci95": r["ci"]}
+
+
 def _write_table(name: str, t: dict) -> None:
     TABLES.mkdir(parents=True, exist_ok=True)
     for ext in ("md", "tex", "csv"):
         (TABLES / f"{name}.{ext}").write_text(t[ext])
 
 
-def _seed_note(params) -> str:
-    seeds = params["train"].get("seed", 0)
+def _seed_note(res: Results) -> str:
+    seeds = res.seeds() or [res.params["train"].get("seed", 0)]
+    per = (f"one training seed ({seeds[0]}) per cell" if len(seeds) == 1 else
+           f"the mean over {len(seeds)} training seeds ({', '.join(map(str, seeds))}) per cell, "
+           "the interval from a two-way bootstrap over test videos and seeds")
     return (f"Top-1 (%) of three-crop testing with its 95% bootstrap interval over test videos; "
-            f"one training seed ({seeds}) per cell; \"paper\" is the paper's value where known "
+            f"{per}; \"paper\" is the paper's value where known "
             f"(repro/reference/paper.yaml, with its source), on the real dataset.")
 
 
 def tables(res: Results, ref) -> dict:
     out = {}
-    note = _seed_note(res.params)
+    note = _seed_note(res)
     rows, foot = _table(res, TABLE1, 1, ref)
     out["table1_supervised"] = render("Table 1: supervised (from scratch / Kinetics-supervised "
                                       "pretraining), compressed-video networks",
@@ -340,20 +355,26 @@ def build_report(params_path: str = "params.yaml") -> dict:
     except BaseException:
         _restore(aside)  # a failure half-way leaves the old tables and figures as they were
         raise
-    for d in aside.values():
-        shutil.rmtree(d)
+    for a in aside.values():  # renamed first: a set-aside folder that exists is always whole
+        trash = a.with_name(a.name + ".trash")
+        os.replace(a, trash)
+        shutil.rmtree(trash)
     return out
 
 
 def _set_aside(dirs) -> dict:
-    """Move each existing folder of ``dirs`` to ``.<name>.before-report`` beside it."""
+    """Move each existing folder of ``dirs`` to ``.<name>.before-report`` beside it. Where a
+    set-aside folder already exists, an earlier report was killed half-way: that folder is
+    the last complete one (the set-aside copy is removed only by renaming it away first) and
+    the folder beside it is that report's partial output, which goes."""
     aside = {}
     for d in dirs:
         a = d.with_name(f".{d.name}.before-report")
-        if a.exists() and d.exists():
-            shutil.rmtree(a)  # a leftover of an earlier report killed half-way; d is newer
+        shutil.rmtree(a.with_name(a.name + ".trash"), ignore_errors=True)
         if a.exists():
-            aside[d] = a  # killed half-way before: the old folder is the one set aside
+            if d.exists():
+                shutil.rmtree(d)  # the killed report's partial tables / figures
+            aside[d] = a
         elif d.exists():
             os.replace(d, a)
             aside[d] = a
@@ -378,7 +399,7 @@ def _build(res: Results, params: dict, ref) -> dict:
         t = load_json(p)
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
-    md = claims_markdown(cl, params, res.settings())
+    md = claims_markdown(cl, params, res.settings(), res.seeds())
     page = index_html(params, tabs, t4, md, extra, FIGURES)  # both made before either is written
     write_bytes_atomic(REPORTS / "claims.md", md.encode())
     write_bytes_atomic(REPORTS / "index.html", page.encode())

@@ -5,11 +5,18 @@ Params layout (one profile; see profiles/*.yaml):
 
     train:          shared by every run: seed, data (root, crop, GOPs, flip, workers),
                     model (IMRNet's arguments), eval
-    pretrain:       dataset, budget ({clips: N} per run, or {epochs: N}), optim, runs: {name: {tasks,
-                    arch?, model?, weights?}}
+    pretrain:       dataset, budget ({clips: N} per run, or {epochs: N}), optim, heldout?,
+                    runs: {name: {tasks, arch?, model?, weights?, seed?, replicate_of?}}
     finetune:       budget, optim, models: {variant: {arch?, model?, streams?}},
                     runs: {name: {model: variant, init: scratch | <pretrain run>, dataset,
-                    after: the file the run starts from, epochs?}}
+                    after: the file the run starts from, epochs?, seed?}}
+
+Seeds: a run's ``seed`` (default ``train.seed``) replaces the shared one. A pretraining run
+with ``replicate_of: <run>`` is another seed of that run (same tasks, network and weights): the
+report treats both as one cell. A finetuning run from a pretrained start takes its pretraining
+run's seed unless it sets its own, so seed s of a pretrained cell starts from pretraining seed
+s. Finetuning runs of one (model, init, dataset) cell with different seeds are that cell's
+seeds; comparisons pair them by seed (`repro.stats.seeded_bootstrap`).
 
 A run's length is a clip budget: epochs = max(1, round(clips / training videos)), so a profile
 states how much training each run gets whatever the dataset's size (`run_budget`). ``after`` is
@@ -22,14 +29,15 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import yaml
 
-from .params import ParamsError, check
+from .params import NAME, ParamsError, check
 
 __all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
-           "RUNS_DIR", "METRICS_DIR", "TIMING_DIR"]
+           "run_seed", "finetune_seed", "RUNS_DIR", "METRICS_DIR", "TIMING_DIR"]
 
 RUNS_DIR = Path("runs")
 METRICS_DIR = Path("reports/metrics")
@@ -44,17 +52,19 @@ _ARCH = "choice:imrnet|coviar|imrnet_flow"
 TRAIN_SPEC = {"seed": ("int>=0", False), "data": ("mapping", False), "model": ("mapping", False),
               "eval": ("mapping", False)}
 BUDGET_SPEC = {"clips": ("int>=1", False), "epochs": ("int>=1", False)}
-PRETRAIN_SPEC = {"dataset": ("str", True), "budget": ("dict", True), "optim": ("mapping", False),
-                 "runs": ("dict", True)}
+PRETRAIN_SPEC = {"dataset": ("name", True), "budget": ("dict", True), "optim": ("mapping", False),
+                 "runs": ("dict", True), "heldout": ("name", False)}
 PRETRAIN_RUN_SPEC = {"tasks": ("str-list", True), "arch": (_ARCH, False),
                      "model": ("mapping", False), "weights": ("mapping", False),
-                     "epochs": ("int>=1", False)}
+                     "epochs": ("int>=1", False), "seed": ("int>=0", False),
+                     "replicate_of": ("str", False)}
 FINETUNE_SPEC = {"budget": ("dict", True), "optim": ("mapping", False), "models": ("dict", True),
                  "runs": ("dict", True)}
 FINETUNE_MODEL_SPEC = {"arch": (_ARCH, False), "model": ("mapping", False),
                        "streams": ("str-list", False)}
-FINETUNE_RUN_SPEC = {"model": ("str", True), "init": ("str", True), "dataset": ("str", True),
-                     "after": ("str", True), "epochs": ("int>=1", False)}
+FINETUNE_RUN_SPEC = {"model": ("str", True), "init": ("str", True), "dataset": ("name", True),
+                     "after": ("str", True), "epochs": ("int>=1", False),
+                     "seed": ("int>=0", False)}
 PROFILE_SPEC = {"sizes": ("list", True), "rounds": ("int>=1", False),
                 "repeats": ("int>=1", False), "warmup": ("int>=0", False)}
 PROFILE_SIZE_SPEC = {"size": ("int>=16", True), "i_width": ("int>=1", False),
@@ -83,9 +93,31 @@ def check_sections(p: dict, path: str | Path) -> dict:
         b = check(f"{path}: {stage}.budget", sec["budget"], BUDGET_SPEC)
         if len(b) != 1:
             raise ParamsError(f"{path}: {stage}.budget must hold one of clips or epochs, got {b!r}")
-    for name, run in p["pretrain"]["runs"].items():
+    for stage in ("pretrain", "finetune"):  # a run's name is its folder under runs/<stage>/
+        for name in p[stage]["runs"]:
+            if not isinstance(name, str) or not re.fullmatch(NAME, name):
+                raise ParamsError(f"{path}: {stage}.runs: {name!r} is not a run name (letters, "
+                                  "digits, '.', '_', '-', not starting with '.': one folder "
+                                  f"under runs/{stage}/)")
+    pre = p["pretrain"]["runs"]
+    for name, run in pre.items():
         check(f"{path}: pretrain.runs.{name}", _mapping(f"{path}: pretrain.runs.{name}", run),
               PRETRAIN_RUN_SPEC)
+    for name, run in pre.items():
+        of = run.get("replicate_of")
+        if of is None:
+            continue
+        where = f"{path}: pretrain.runs.{name}.replicate_of"
+        if of not in pre or of == name or pre[of].get("replicate_of") is not None:
+            raise ParamsError(f"{where}: {of!r} is not another run without replicate_of of "
+                              f"its own (pretrain.runs: {', '.join(pre)})")
+        same = {k: v for k, v in run.items() if k not in ("seed", "replicate_of")}
+        orig = {k: v for k, v in pre[of].items() if k != "seed"}
+        if same != orig:
+            raise ParamsError(f"{where}: a replicate differs from {of!r} only in its seed; "
+                              f"got {same!r} vs {orig!r}")
+        if run_seed(p, run) == run_seed(p, pre[of]):
+            raise ParamsError(f"{where}: same seed {run_seed(p, run)} as {of!r}: not another seed")
     for name, var in p["finetune"]["models"].items():
         check(f"{path}: finetune.models.{name}",
               _mapping(f"{path}: finetune.models.{name}", {} if var is None else var),
@@ -149,6 +181,22 @@ def run_budget(section: dict, n_videos: int, run: dict | None = None) -> int:
     return max(1, round(int(b["clips"]) / max(1, n_videos)))
 
 
+def run_seed(params: dict, run: dict | None) -> int:
+    """A pretraining run's seed: its ``seed``, else ``train.seed`` (default 0)."""
+    run = run or {}
+    return int(run["seed"]) if run.get("seed") is not None else int(params["train"].get("seed", 0))
+
+
+def finetune_seed(params: dict, run: dict) -> int:
+    """A finetuning run's seed: its ``seed``; else its pretraining run's; else ``train.seed``."""
+    if run.get("seed") is not None:
+        return int(run["seed"])
+    pre = params["pretrain"].get("runs", {})
+    if run.get("init", "scratch") != "scratch" and run.get("init") in pre:
+        return run_seed(params, pre[run["init"]])
+    return run_seed(params, None)
+
+
 def _base(params: dict, section: dict, dataset: str, spec: dict) -> dict:
     """The shared ``train`` section, the stage's optimiser and ``dataset``, with the network of
     ``spec`` (a pretraining run or a finetuning model variant): its ``arch`` and ``model``
@@ -189,6 +237,9 @@ def pretrain_config(params: dict, name: str) -> dict:
     run = sec["runs"][name] or {}
     cfg = _base(params, sec, sec["dataset"], run)
     cfg["tasks"] = list(run["tasks"])
+    cfg["seed"] = run_seed(params, run)
+    if sec.get("heldout") is not None:
+        cfg["eval"]["heldout"] = sec["heldout"]
     if run.get("weights"):
         cfg["weights"] = dict(run["weights"])
     return _length_and_out(cfg, sec, run, "pretrain", name)
@@ -211,6 +262,7 @@ def finetune_config(params: dict, name: str) -> dict:
     var = variants[run["model"]] or {}
     cfg = _base(params, sec, run["dataset"], var)
     cfg["tasks"] = []
+    cfg["seed"] = finetune_seed(params, run)
     if var.get("streams"):
         cfg["streams"] = list(var["streams"])
     root = cfg["data"]["root"]

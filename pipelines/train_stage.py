@@ -34,11 +34,17 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
     out = Path(cfg["out"])
     summary = {"run": name, "stage": stage, "arch": res["params"]["arch"],
                "dataset": cfg["data"]["dataset"], "epochs": cfg["optim"]["epochs"],
+               "seed": cfg["seed"],
                "params_hash": res["params_hash"], "final": res["train"],
                "reproducibility": res["environment"]["reproducibility"],
                "curve": read_jsonl(out / "metrics.jsonl")}
     if stage == "pretrain":
         summary["tasks"] = cfg["tasks"]
+        of = (params["pretrain"]["runs"][name] or {}).get("replicate_of")
+        if of:
+            summary["replicate_of"] = of
+        if res.get("heldout"):
+            summary["heldout"] = res["heldout"]
     else:
         run = params["finetune"]["runs"][name]
         t = res["test"]

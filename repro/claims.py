@@ -7,29 +7,43 @@ from __future__ import annotations
 
 import math
 
-from .stats import contrast_bootstrap, paired_bootstrap, verdict
+from .stats import contrast_bootstrap, seeded_bootstrap, verdict
 from .tables import dataset_label
 
 __all__ = ["claims", "claims_markdown"]
 
 
+def _pool(res, cell, datasets):
+    """{seed: {video: correct}} of a cell pooled over ``datasets`` (None when one lacks it)."""
+    out: dict[int, dict] = {}
+    for d in datasets:
+        x = res.correct(*cell, d)
+        if x is None:
+            return None
+        for s_, c in x.items():
+            out.setdefault(s_, {}).update(c)
+    return out
+
+
 def _cmp(res, a, b, datasets=None):
-    """Paired bootstrap of model-cell a minus b, pooled over the datasets both ran on."""
-    ca, cb = {}, {}
-    for d in datasets or res.datasets:
-        x, y = res.correct(*a, d), res.correct(*b, d)
-        if x is not None and y is not None:
-            ca.update(x)
-            cb.update(y)
-    if not ca:
+    """Seed-paired bootstrap of model-cell a minus b, pooled over the datasets both ran on."""
+    ds = [d for d in datasets or res.datasets
+          if res.correct(*a, d) is not None and res.correct(*b, d) is not None]
+    if not ds:
         return None
-    return paired_bootstrap(ca, cb)
+    ca, cb = _pool(res, a, ds), _pool(res, b, ds)
+    r = seeded_bootstrap([(1, ca), (-1, cb)])
+    acc = lambda c: float(sum(sum(v.values()) for v in c.values())  # noqa: E731
+                          / sum(len(v) for v in c.values()))
+    return r | {"a_acc": acc(ca), "b_acc": acc(cb)}
 
 
 def _interval(r, videos="videos") -> str:
-    """"+6.4 points, 95% CI [-3.8, +16.7] over 78 videos" of a bootstrap result."""
+    """"+6.4 points, 95% CI [-3.8, +16.7] over 78 videos" of a bootstrap result (and "x 2
+    seeds" when it pooled several)."""
+    seeds = f" x {r['seeds']} seeds" if r.get("seeds", 1) > 1 else ""
     return (f"{100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
-            f"{100 * r['ci'][1]:+.1f}] over {r['n']} {videos}")
+            f"{100 * r['ci'][1]:+.1f}] over {r['n']} {videos}{seeds}")
 
 
 def _fmt(r):
@@ -40,8 +54,9 @@ def _fmt(r):
 
 
 def _all(verdicts):
-    """All parts hold -> holds; some contradicted and none holds -> contradicted; a claim with
-    untested parts cannot hold as a whole."""
+    """All parts hold -> holds; none holds and one is contradicted -> contradicted; every part
+    absent -> absent; some hold and every other part is decided (absent or contradicted) ->
+    partly holds; a claim with untested or underpowered parts cannot hold as a whole."""
     v = [x for x in verdicts if x != "not tested"]
     if not v:
         return "not tested"
@@ -49,8 +64,12 @@ def _all(verdicts):
         return "inconclusive"
     if all(x == "holds" for x in v):
         return "holds"
-    if any(x == "contradicted" for x in v) and not any(x == "holds" for x in v):
+    if "holds" not in v and "contradicted" in v:
         return "contradicted"
+    if all(x == "absent" for x in v):
+        return "absent"
+    if "holds" in v and "inconclusive" not in v and len(v) == len(verdicts):
+        return "partly holds"
     return "inconclusive"
 
 
@@ -82,16 +101,10 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
         [cmp_part("A = IMRNet-R18, B = CoViAR (R18/18/18), scratch", ("imrnet", sc), ("coviar", sc))])
     parts = []
     cells = [("imrnet", sc), ("coviar", sc), ("imrnet", "supervised"), ("coviar", "supervised_coviar")]
-    terms = []
-    for w, cell in zip((1, -1, -1, 1), cells):
-        c = {}
-        for d in res.datasets:
-            x = res.correct(*cell, d)
-            if x is not None and all(res.correct(*cc, d) is not None for cc in cells):
-                c.update(x)
-        terms.append((w, c))
+    ds = [d for d in res.datasets if all(res.correct(*cc, d) is not None for cc in cells)]
+    terms = [(w, _pool(res, cell, ds) if ds else {}) for w, cell in zip((1, -1, -1, 1), cells)]
     if terms[0][1]:
-        r = contrast_bootstrap(terms)
+        r = seeded_bootstrap(terms)
         parts.append(("(IMRNet - CoViAR) from scratch minus (IMRNet - CoViAR) after Kinetics "
                       "supervised pretraining",
                       _interval(r), verdict(r)))
@@ -183,17 +196,32 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
     return out
 
 
-def claims_markdown(cl: list[dict], params: dict, settings: str = "") -> str:
+def claims_markdown(cl: list[dict], params: dict, settings: str = "",
+                    seeds: list[int] | None = None) -> str:
+    seeds = seeds or [int(params["train"].get("seed", 0))]
+    if len(seeds) == 1:
+        how = ("Each accuracy comparison is a paired bootstrap (10 000 resamples) of the accuracy "
+               "difference A - B over the test videos both models were tested on, pooled over the "
+               "datasets both ran on; ")
+        seeding = f"Every cell is one training seed (seed {seeds[0]}); "
+    else:
+        how = (f"Each accuracy comparison is the accuracy difference A - B averaged over "
+               f"{len(seeds)} training seeds per cell ({', '.join(map(str, seeds))}; seed s of A "
+               "and of B share their data order, and a pretrained cell's seed s starts from "
+               "pretraining seed s) and over the test videos both were tested on, pooled over "
+               "the datasets both ran on, with a two-way bootstrap (10 000 resamples of videos "
+               "and seeds together; docs/experiments/power.md); ")
+        seeding = ""
     lines = ["# The paper's claims, checked", "",
              f"Profile **{params.get('profile_name', 'default')}**, datasets: "
              + ", ".join(dataset_label(d) for d in sorted({r['dataset'] for r in params['finetune']['runs'].values()}))
              + ".", "",
-             "Each accuracy comparison is a paired bootstrap (10 000 resamples) of the accuracy "
-             "difference A - B over the test videos both models were tested on, pooled over the "
-             "datasets both ran on; **holds** when its 95% interval lies above 0, **contradicted** "
-             "below 0, **inconclusive** otherwise (not by overlapping intervals). A claim with "
-             "several parts holds when all hold. Every cell is one training seed "
-             f"(seed {params['train'].get('seed', 0)}); the built-in data stands in for the "
+             how + "**holds** when its 95% interval lies above 0, **contradicted** below 0; an "
+             "interval around 0 is **absent** when it is at most +-5 points wide (the effect, if "
+             "any, is smaller than the interval's bounds at this scale) and **inconclusive** when "
+             "wider (too little power to tell); never by overlapping intervals. A claim with "
+             "several parts holds when all hold (**partly holds**: some hold, the others are "
+             "decided against). " + seeding + "The built-in data stands in for the "
              "paper's datasets and the budgets are far below the paper's, so a verdict here is "
              "about this profile, not about the paper.", "", *([settings, ""] if settings else []),
              "| claim | verdict |", "|---|---|"]

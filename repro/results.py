@@ -42,13 +42,20 @@ class Results:
             if not p.is_file():
                 raise ValueError(f"{p}: missing; run `dvc repro pretrain@{name}` first")
             self.pre[name] = load_json(p)
-        seen = {}
+        seed0 = int(params["train"].get("seed", 0))
+        # a pretraining run's cell: itself, or the run it replicates with another seed
+        self.pre_cell = {name: (params["pretrain"]["runs"][name] or {}).get("replicate_of") or name
+                         for name in self.pre}
+        seen: dict[tuple, dict[int, str]] = {}
         for name, r in self.ft.items():
-            key = (r["model"], r["init"], r["dataset"])
-            if key in seen:
-                raise ValueError(f"finetune runs {seen[key]!r} and {name!r} are the same cell {key}")
-            seen[key] = name
-        self.by_cell = seen
+            init = r["init"] if r["init"] == "scratch" else self.pre_cell.get(r["init"], r["init"])
+            key = (r["model"], init, r["dataset"])
+            seed = int(r.get("seed", seed0))
+            if seed in seen.setdefault(key, {}):
+                raise ValueError(f"finetune runs {seen[key][seed]!r} and {name!r} are the same "
+                                 f"cell {key} with the same seed {seed}")
+            seen[key][seed] = name
+        self.by_cell = seen  # (model, init cell, dataset) -> {seed: finetune run}
         order = ["synthetic-ucf", "synthetic-hmdb", "ucf101", "hmdb51"]
         ds = {r["dataset"] for r in self.ft.values()}
         self.datasets = [d for d in order if d in ds] + sorted(ds - set(order))
@@ -79,12 +86,23 @@ class Results:
                 "extensions a machine has, within a CPU family; an Intel Xeon and an AMD EPYC "
                 "give other training numbers (docs/reproducibility.md).")
 
+    def runs(self, model: str, init: str, dataset: str) -> dict[int, dict]:
+        """{seed: finetuning summary} of a cell (empty when the profile has none)."""
+        return {s: self.ft[n] for s, n in sorted(self.by_cell.get((model, init, dataset), {}).items())}
+
     def run(self, model: str, init: str, dataset: str) -> dict | None:
-        name = self.by_cell.get((model, init, dataset))
-        return self.ft[name] if name else None
+        """The cell's run of its lowest seed (None: not in this profile)."""
+        rs = self.runs(model, init, dataset)
+        return next(iter(rs.values()), None)
+
+    def seeds(self) -> list[int]:
+        """Every finetuning seed of the profile."""
+        return sorted({s for cell in self.by_cell.values() for s in cell})
 
     def correct(self, model, init, dataset):
-        r = self.run(model, init, dataset)
-        return None if r is None else {f"{dataset}/{k}": v for k, v in correctness(r["videos"]).items()}
-
-
+        """{seed: {"<dataset>/<video>": 0|1}} of a cell, or None when the profile lacks it."""
+        rs = self.runs(model, init, dataset)
+        if not rs:
+            return None
+        return {s: {f"{dataset}/{k}": v for k, v in correctness(r["videos"]).items()}
+                for s, r in rs.items()}

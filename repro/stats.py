@@ -1,11 +1,14 @@
 """Claim verdicts by a paired bootstrap over the shared test videos (not by overlapping
-intervals): two models' per-video correctness on the same videos, resampled together."""
+intervals): two models' per-video correctness on the same videos, resampled together; with
+several training seeds per cell, a two-way bootstrap that resamples seeds and videos together
+(`seeded_bootstrap`; docs/experiments/power.md)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["paired_bootstrap", "contrast_bootstrap", "verdict", "correctness"]
+__all__ = ["paired_bootstrap", "contrast_bootstrap", "seeded_bootstrap", "verdict",
+           "correctness", "DECIDES"]
 
 
 def correctness(videos) -> dict[str, int]:
@@ -42,14 +45,21 @@ def paired_bootstrap(a: dict[str, int], b: dict[str, int], *, n: int = 10000, se
             "a_acc": float(np.mean([a[v] for v in ids])), "b_acc": float(np.mean([b[v] for v in ids]))}
 
 
+DECIDES = 0.05  # an interval at most +-5 points wide decides (issue 13; docs/experiments/power.md)
+
+
 def verdict(result: dict) -> str:
     """For a claim "A beats B": "holds" when the interval of A - B lies above 0, "contradicted"
-    when it lies below 0, else "inconclusive"."""
+    when it lies below 0; an interval around 0 is "absent" when it is at most +-5 points wide
+    (any effect is bounded by it: too small to show at this scale), else "inconclusive" (the
+    comparison lacks the power to tell)."""
     lo, hi = result["ci"]
     if lo > 0:
         return "holds"
     if hi < 0:
         return "contradicted"
+    if (hi - lo) / 2 <= DECIDES:
+        return "absent"
     return "inconclusive"
 
 
@@ -72,3 +82,44 @@ def contrast_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0
     means = d[rng.integers(0, d.size, (n, d.size))].mean(1)
     lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
     return {"diff": float(d.mean()), "ci": [float(lo), float(hi)], "n": int(d.size)}
+
+
+def seeded_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.95) -> dict:
+    """A signed sum of cells' accuracies over several training seeds, ``terms`` =
+    [(weight, {seed: {video: correct}})...], paired by seed (seed s of every cell shares its
+    data order and augmentation draws) and by video, with a two-way percentile bootstrap: each
+    resample draws the videos and, independently, the seeds with replacement, and averages
+    ``sum(w * correct)`` over the drawn (video, seed) grid. It estimates the video, seed and
+    residual variance together (docs/experiments/power.md); a crossed design's two-way
+    bootstrap counts the residual twice, so the interval errs wide, not narrow.
+
+    With one seed per cell it is `contrast_bootstrap` exactly (same draws, same interval).
+
+    Raises:
+        ValueError: the cells do not share their seeds, or a seed's models were tested on
+            different videos.
+    """
+    seeds = [set(c) for _, c in terms]
+    if not seeds or not seeds[0] or any(s_ != seeds[0] for s_ in seeds[1:]):
+        raise ValueError(f"the cells were trained with different seeds "
+                         f"({[sorted(s_) for s_ in seeds]}): seed-paired comparison needs the same")
+    ss = sorted(seeds[0])
+    if len(ss) == 1:
+        r = contrast_bootstrap([(w, c[ss[0]]) for w, c in terms], n=n, seed=seed, level=level)
+        return r | {"seeds": 1, "per_seed": [r["diff"]]}
+    vids = {frozenset(c[s_]) for _, c in terms for s_ in ss}
+    if len(vids) != 1:
+        raise ValueError("the models were tested on different videos")
+    ids = sorted(next(iter(vids)))
+    if not ids:
+        raise ValueError("no shared test videos")
+    d = np.array([[sum(w * c[s_][v] for w, c in terms) for s_ in ss] for v in ids],
+                 dtype=np.float64)  # videos x seeds
+    rng = np.random.default_rng(seed)
+    vi = rng.integers(0, d.shape[0], (n, d.shape[0]))
+    per_seed = np.stack([d[:, j][vi].mean(1) for j in range(d.shape[1])], 1)  # n x S
+    si = rng.integers(0, d.shape[1], (n, d.shape[1]))
+    means = np.take_along_axis(per_seed, si, 1).mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return {"diff": float(d.mean()), "ci": [float(lo), float(hi)], "n": int(d.shape[0]),
+            "seeds": len(ss), "per_seed": [float(x) for x in d.mean(0)]}

@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..paths import refuse_overlap, write_bytes_atomic
+from ..paths import refuse_overlap, within, write_bytes_atomic
 from .encode import encode_mpeg4, made_by_encode, probe_mpeg4
 from .errors import VideoError
 
@@ -134,13 +134,21 @@ def _tree_jobs(src: Path, dst: Path, suffix: str,
 
 
 def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool = True,
-                desc: str = "encode", on_done=None, **kw) -> tuple[dict, dict]:
+                desc: str = "encode", on_done=None, root=None, **kw) -> tuple[dict, dict]:
     """Encode (src, dst) pairs, skipping those whose dst exists (finished: writes are atomic).
 
     Returns ({src: VideoInfo dict} for the files encoded now, {src: reason} for failures); a
     bad file or a crashed worker is reported and the rest go on. ``on_done(src, info)`` is
-    called in this process as each file is finished (a journal of what this run wrote).
+    called in this process as each file is finished (a journal of what this run wrote). With
+    ``root``, an output whose folder leads outside ``root`` (a symbolic link inside the output
+    tree) is refused, not written.
     """
+    escaped = {} if root is None else {
+        s: (f"{d}: its folder leads outside {root} (to {Path(d).parent.resolve()}) through a "
+            "symbolic link; not written") for s, d in jobs if not within(Path(d).parent, root)}
+    for why in escaped.values():
+        print(f"FAILED {why}", file=sys.stderr)
+    jobs = [(s, d) for s, d in jobs if s not in escaped]
     foreign = {s: (f"{d}: exists and was not written by encode_mpeg4; not overwritten (move "
                    "it away)") for s, d in jobs if os.path.lexists(d) and not made_by_encode(d)}
     for why in foreign.values():
@@ -155,6 +163,7 @@ def encode_jobs(jobs: list[tuple[str, str]], *, workers: int = 1, progress: bool
                             died="the worker process died while encoding this batch (rerun to "
                                  "retry the files not yet written)")
     failed.update(foreign)
+    failed.update(escaped)
     return done, failed
 
 
@@ -226,7 +235,7 @@ def encode_tree(src: str, dst: str, *, workers: int = 1, suffix: str = ".mp4",
     for path, why in problems.items():
         print(f"FAILED {path}: {why}", file=sys.stderr)
     skipped = sum(made_by_encode(d) for _, d in jobs if os.path.lexists(d))
-    done, failed = encode_jobs(jobs, workers=workers, progress=progress, **kw)
+    done, failed = encode_jobs(jobs, workers=workers, progress=progress, root=dst, **kw)
     failed.update(problems)
     write_failures(Path(dst) / FAILURES, failed)
     return {"encoded": len(done), "skipped": skipped, "failed": failed}
@@ -258,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except OSError as e:  # e.g. the destination is an existing file, not a folder
+            print(f"error: {e.filename or args.dst}: {e.strerror or e}", file=sys.stderr)
+            return 2
         n_fail = len(s["failed"])
         print(f"encoded {s['encoded']}, skipped {s['skipped']} (already done), failed {n_fail}"
               + (f": see {Path(args.dst) / FAILURES}" if n_fail else ""), file=sys.stderr)
@@ -266,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         info = encode_mpeg4(args.src, args.dst, **kw)
     except (VideoError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. a parent of the destination is a file
+        print(f"error: {e.filename or args.dst}: {e.strerror or e}", file=sys.stderr)
         return 2
     print(json.dumps(info.to_dict(), indent=2))
     return 0

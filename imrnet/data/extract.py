@@ -57,6 +57,32 @@ def subset_tag(name: str, subset: str, split: int = 1) -> str:
     return f"{subset}{split}" if name in ("ucf101", "hmdb51") else subset
 
 
+def read_rows(idx: Path, keys: dict) -> list[dict]:
+    """The rows of index file ``idx`` (a JSON list of objects), each holding ``keys`` ({key:
+    type}); else `DatasetError` naming the file, the row and what is wrong with it."""
+    try:
+        rows = json.loads(idx.read_text())
+    except OSError as e:
+        raise DatasetError(idx, f"cannot read ({e.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DatasetError(idx, f"not valid JSON ({e})") from None
+    if not isinstance(rows, list):
+        raise DatasetError(idx, f"must be a JSON list of videos, got {type(rows).__name__}")
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise DatasetError(idx, f"entry {i} must be an object, got {r!r:.80}")
+        for k, t in keys.items():
+            if k not in r:
+                raise DatasetError(idx, f"entry {i} lacks {k!r}: {json.dumps(r)[:120]}")
+            if not isinstance(r[k], t) or isinstance(r[k], bool):
+                raise DatasetError(idx, f"entry {i}: {k} must be a {t.__name__}, got {r[k]!r:.80}")
+    return rows
+
+
+_SOURCE_ROW = {"video_id": str, "label": int, "class_name": str, "subset": str, "path": str}
+_INDEX_ROW = {"video_id": str, "label": int, "class_name": str, "subsets": list, "path": str}
+
+
 def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list[dict]:
     """Every video of dataset ``name`` under ``src_root / name``: id, label, class, subset(s),
     source path, relative output path; in a stable order. Videos an annotation lists but the
@@ -66,7 +92,7 @@ def dataset_jobs(name: str, src_root: Path, missing: list | None = None) -> list
         idx = base / "index.json"
         if not idx.is_file():
             raise DatasetError(idx, "missing: run the fetch stage first")
-        rows = json.loads(idx.read_text())
+        rows = read_rows(idx, _SOURCE_ROW)
         jobs = [{"video_id": r["video_id"], "label": r["label"], "class_name": r["class_name"],
                  "subsets": [r["subset"]], "src": str(base / r["path"]),
                  "rel": str(Path(safe_relative(idx, f"entry {i}", r["path"])).with_suffix(".mp4"))}
@@ -271,8 +297,8 @@ def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, 
                 continue
             why = "changed on disk since it was indexed"
         shas.pop(dst, None)
-        if not made_by_encode(d):
-            continue  # not ours: encode_jobs reports it and leaves it
+        if not made_by_encode(d) or not within(d, out):
+            continue  # not ours, or reached through a link out of the tree: encode_jobs refuses it
         print(f"{d}: {why}; encoding it again", file=sys.stderr)
         d.unlink()
         flow_path(d).unlink(missing_ok=True)
@@ -309,7 +335,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
             journal.flush()
 
         _, failed = encode_jobs(pairs, workers=workers, progress=progress, desc=name,
-                                on_done=record, **encode)
+                                on_done=record, root=out, **encode)
     infos = _probe_usable(pairs, failed, int(encode.get("gop_size", 12)))
     if flow:
         encoded = {d: s for s, d in pairs if s not in failed and os.path.exists(d)}
@@ -377,7 +403,7 @@ def merge_shards(name: str, dst_root: str | os.PathLike, n: int, *,
         p = out / f"index.shard-{i}-of-{n}.json"
         if not p.is_file():
             raise DatasetError(p, f"shard {i} of {n} has not been extracted")
-        rows.extend(json.loads(p.read_text()))
+        rows.extend(read_rows(p, _INDEX_ROW))
         f = out / f"encode-failures.shard-{i}-of-{n}.json"
         if f.is_file():
             failed.update(json.loads(f.read_text()))
@@ -418,10 +444,7 @@ def load_index(dst_root: str | os.PathLike, name: str, *, subset: str = "train",
     idx = Path(dst_root) / name / "index.json"
     if not idx.is_file():
         raise DatasetError(idx, "missing: run the extract stage first")
-    try:
-        rows = json.loads(idx.read_text())
-    except json.JSONDecodeError as e:
-        raise DatasetError(idx, f"not valid JSON ({e})") from None
+    rows = read_rows(idx, _INDEX_ROW)
     tag = subset_tag(name, subset, split)
     recs = [VideoRecord(str(idx.parent / r["path"]), int(r["label"]), r["class_name"],
                         r["video_id"]) for r in rows if tag in r["subsets"]]

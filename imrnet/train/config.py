@@ -35,7 +35,9 @@ DEFAULTS = {
     "micro_batches": 1,            # split each batch (interleaved) and average the gradients
     "init": None,                  # finetune: {"checkpoint": path, "bn_stats"?: keep|reset} or None
     "bf16_cuda": False,            # bf16 autocast on CUDA
-    "eval": {"bootstrap": 1000, "batch_size": 8},
+    "eval": {"bootstrap": 1000, "batch_size": 8,
+             "heldout": None},     # pretraining: the dataset whose test videos check that each
+                                   # pretext task left chance (None: the pretraining dataset's)
 }
 
 # `model` defaults per architecture (`imrnet.models` builders' arguments)
@@ -52,12 +54,15 @@ NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
 # keys added after runs were made: hashed only when set away from this value, which gives the
 # behaviour those runs had (so their hashes, and a resume of them, stay valid)
 NEUTRAL = {("optim", "name"): "sgd", ("optim", "head_lr_mult"): 1.0, ("pmsp_reduction",): "sum",
-           ("model", "p_min_width"): 1}
+           ("model", "p_min_width"): 1, ("eval", "heldout"): None}
 
 
 def _merge(base: dict, over: dict, path=()) -> dict:
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
+        if not isinstance(k, str):
+            raise ValueError(f"training params: keys must be names, got {k!r}"
+                             + (f" under {'.'.join(path)}" if path else ""))
         if k not in base:
             where = ".".join(path + (k,))
             raise ValueError(f"unknown training param {where!r}; known: "
@@ -124,6 +129,11 @@ def _check_values(c: dict) -> None:
             n = as_number(v)
             if n is None or n < least:
                 raise ValueError(f"{name} must be a finite number >= {least}, got {v!r}")
+            if isinstance(v, str):  # YAML 1.1 reads 1e-4 as a string: the number it means
+                parent = c
+                for k in path[:-1]:
+                    parent = parent[k]
+                parent[path[-1]] = n
 
 
 # Keys beyond the numeric ones of `_VALUES`: (key path, what is allowed) checked by
@@ -136,6 +146,7 @@ _KINDS = [
     (("data", "resize_short"), "int>=1?"), (("resume",), "bool"), (("progress",), "bool"),
     (("bf16_cuda",), "bool"), (("out",), "str"), (("optim", "name"), ("sgd", "adam")),
     (("optim", "head_lr_mult"), "number>0"), (("pmsp_reduction",), ("sum", "mean")),
+    (("eval", "heldout"), "str?"),
 ]
 _MODEL_KINDS = {
     "imrnet": {"depth": (18, 50), "i_width": "int>=1", "p_width_ratio": "number>0",
@@ -228,6 +239,11 @@ def make_config(cfg: dict | None = None) -> dict:
         c["tasks"] = [c["tasks"]]
     if not isinstance(c["tasks"], list) or not all(isinstance(t, str) for t in c["tasks"]):
         raise ValueError(f"tasks must be a list of task names, got {c['tasks']!r}")
+    from ..pretext.tasks import TASKS
+
+    unknown = [t for t in c["tasks"] if t not in TASKS]
+    if unknown:
+        raise ValueError(f"tasks: unknown task(s) {unknown}; known: {', '.join(TASKS)}")
     if not isinstance(c["streams"], list):
         raise ValueError(f"streams must be a list of stream names, got {c['streams']!r}")
     bad = [x for x in c["streams"] if x not in ("iframes", "motion", "residual")] or (

@@ -33,9 +33,10 @@ from ..paths import write_bytes_atomic
 from ..seeding import environment, seed_everything
 
 from ..data.dataset import CompressedClipDataset, collate_clips
-from ..data.extract import index_gop_size, load_index
+from ..data.extract import DatasetError, index_gop_size, load_index
 from ..data.transforms import PAPER_SCALES
 from ..evaluate.classify import evaluate_classification
+from ..evaluate.pretext import heldout_pretext
 from ..models import build_coviar, build_imrnet, build_imrnet_flow
 from ..paths import exclusive
 from ..pretext.tasks import Pretext, build_heads, task_losses
@@ -219,6 +220,25 @@ def _cut_log(path: Path, epochs: int) -> None:
         _write_atomic(path, "".join(line + "\n" for line in lines))
 
 
+def heldout_records(cfg: dict):
+    """(dataset, videos) of the held-out pretext check (`imrnet.evaluate.pretext`): the test
+    subset of ``eval.heldout`` (an error naming the index when it lacks one), else of the
+    pretraining dataset when it has one; (None, None) when there is none."""
+    d = cfg["data"]
+    name = cfg["eval"].get("heldout")
+    if name is None:
+        try:
+            return d["dataset"], load_index(d["root"], d["dataset"], subset=d["test_subset"],
+                                            split=d["split"])
+        except DatasetError:  # e.g. the built-in Kinetics stand-in has no test videos
+            return None, None
+    recs = load_index(d["root"], name, subset=d["test_subset"], split=d["split"])
+    if len(recs) < 2:
+        raise ValueError(f"eval.heldout: {name} has {len(recs)} {d['test_subset']} video(s); "
+                         "the held-out pretext check needs at least 2")
+    return name, recs
+
+
 def _run(cfg: dict, mode: str) -> dict:
     """`_train` holding the run folder's lock (rank 0, the one that writes): a second run on
     the same folder is refused (`imrnet.paths.Busy`), not interleaved."""
@@ -226,12 +246,16 @@ def _run(cfg: dict, mode: str) -> dict:
     if mode == "pretrain" and not cfg["tasks"]:  # before anything is written
         raise ValueError("tasks: pretraining needs at least one task (pmsp, ctp, ctp_binary, "
                          "rotation, arrow_of_time, supervised); got []")
+    d = cfg["data"]  # a missing or damaged index: an error naming it before anything is written
+    load_index(d["root"], d["dataset"], subset=d["subset"], split=d["split"])
+    checked = [t for t in cfg["tasks"] if t != "supervised"] if mode == "pretrain" else []
+    held = heldout_records(cfg) if checked else (None, None)
     main = int(os.environ.get("RANK", "0")) == 0
     with exclusive(cfg["out"], "this training run") if main else contextlib.nullcontext():
-        return _train(cfg, mode)
+        return _train(cfg, mode, held)
 
 
-def _train(cfg: dict, mode: str) -> dict:
+def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
     info = init_distributed()
     seed_everything(int(cfg["seed"]))
     d, m, o = cfg["data"], cfg["model"], cfg["optim"]
@@ -241,6 +265,8 @@ def _train(cfg: dict, mode: str) -> dict:
     if mode == "finetune":  # before anything is written
         check_test_scale(d["root"], d["dataset"], crop=int(d["crop"]),
                          resize_short=d["resize_short"])
+    held_name, held = heldout
+    checked = [t for t in cfg["tasks"] if t != "supervised"] if held is not None else []
     if info.main:
         out.mkdir(parents=True, exist_ok=True)
     num_classes = len(records.classes)
@@ -377,6 +403,20 @@ def _train(cfg: dict, mode: str) -> dict:
                 bootstrap=int(cfg["eval"]["bootstrap"]), seed=int(cfg["seed"]),
                 num_classes=num_classes)
             result["classes"] = list(records.classes)
+        if held is not None:  # did each pretext task leave chance on videos it never saw?
+            hds = CompressedClipDataset(held, train=True, num_gops=T,
+                                        pframe_stride=d["pframe_stride"], crop_size=d["crop"],
+                                        flip=d["flip"], seed=int(cfg["seed"]), pmsp="pmsp" in checked,
+                                        pmsp_pframes=d["pmsp_pframes"],
+                                        pretext=Pretext(checked, num_gops=T))
+            hds.set_epoch(0)
+            result["heldout"] = {
+                "dataset": held_name, "subset": d["test_subset"],
+                "tasks": heldout_pretext(model.net, nn.ModuleDict(
+                    {k: h for k, h in model.heads.items() if k != "supervised"}), hds,
+                    batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
+                    device=info.device, bootstrap=int(cfg["eval"]["bootstrap"]),
+                    seed=int(cfg["seed"]))}
         _write_atomic(out / "metrics.json", json.dumps(result, indent=1, sort_keys=True) + "\n")
     barrier(info)
     return result

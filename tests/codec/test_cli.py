@@ -220,3 +220,23 @@ def test_an_existing_file_the_encoder_did_not_write_is_never_overwritten(tmp_pat
     assert (out / "b.mp4").read_text() == "not a video of ours"
     report = json.loads((out / "encode-failures.json").read_text())
     assert "was not written by encode_mpeg4" in report[str(tree / "b.mkv")]
+
+
+def test_encode_tree_refuses_a_link_out_of_the_output_and_a_file_as_destination(tmp_path, capsys):
+    """`encode SRC DST` with DST/sub a link to a folder outside: nothing is written there;
+    a destination that is a file is a one-line error, not a traceback."""
+    from imrnet.codec.cli import main
+
+    src, dst, victim = tmp_path / "src", tmp_path / "dst", tmp_path / "victim"
+    (src / "sub").mkdir(parents=True)
+    helpers.write_clip(src / "sub" / "v.mkv", helpers.sprite_frames(n=13)[0])
+    victim.mkdir()
+    dst.mkdir()
+    (dst / "sub").symlink_to(victim, target_is_directory=True)
+    assert main(["encode", str(src), str(dst), "--no-progress"]) == 1
+    assert list(victim.iterdir()) == []
+    assert "through a symbolic link" in capsys.readouterr().err
+    f = tmp_path / "afile.mp4"
+    f.write_bytes(b"x")
+    assert main(["encode", str(src), str(f), "--no-progress"]) == 2
+    assert "afile.mp4" in capsys.readouterr().err and f.read_bytes() == b"x"

@@ -332,3 +332,62 @@ def test_shards_and_unsharded_runs_with_other_params_exclude_each_other(tmp_path
             E.extract("synthetic-hmdb", raw, dst, encode=enc_a, shard=(0, 2), progress=False)
     merged = E.merge_shards("synthetic-hmdb", dst, 2)
     assert len(json.loads(merged.read_text())) == 30
+
+
+def test_a_link_inside_the_output_tree_is_neither_written_through_nor_deleted_through(tmp_path, raw):
+    """A class folder of the output replaced by a symbolic link to a folder outside (the
+    index gone, so its videos count as unrecorded): the rerun neither deletes the files the
+    link leads to nor writes new ones there; those videos are reported as failed."""
+    import shutil
+
+    from imrnet.data import extract as E
+
+    enc = {"gop_size": 12, "quality": 1, "short_side": None, "fps": None}
+    dst = tmp_path / "out"
+    E.extract("synthetic-hmdb", raw, dst, encode=enc, progress=False)
+    out = dst / "synthetic-hmdb"
+    row = json.loads((out / "index.json").read_text())[0]
+    cls = (out / row["path"]).parent
+    victim = tmp_path / "victim"
+    shutil.copytree(cls, victim)
+    (victim / "mine.txt").write_text("user data")
+    shutil.rmtree(cls)
+    cls.symlink_to(victim, target_is_directory=True)
+    (out / "index.json").unlink()
+    before = _tree(victim)
+    with pytest.raises(RuntimeError, match="failed"):
+        E.extract("synthetic-hmdb", raw, dst, encode=enc, progress=False)
+    assert _tree(victim) == before
+    rep = json.loads((out / "encode-failures.json").read_text())
+    assert any("through a symbolic link" in why for why in rep.values())
+
+
+@pytest.mark.parametrize("content,msg", [
+    ('[{"video_id": "v1"}]', "entry 0 lacks 'label'"),
+    ('{"a": 1}', "must be a JSON list of videos"),
+    ('[{"video_id": "v1", "label": 0, "class_name": "c", "subset": "train", "path": 5}]',
+     "entry 0: path must be a str, got 5"),
+    ('[{"video_id": "v1", "label": 0, ', "not valid JSON"),
+])
+def test_a_damaged_index_is_an_error_naming_the_file_and_the_entry(tmp_path, content, msg):
+    """Source and extracted indexes alike: no KeyError or TypeError traceback, and the
+    extracted one is refused before a training run writes anything."""
+    from imrnet.data import extract as E
+    from imrnet.data.records import DatasetError
+    from imrnet.train import pretrain
+
+    src = tmp_path / "raw" / "synthetic-x"
+    src.mkdir(parents=True)
+    (src / "index.json").write_text(content)
+    with pytest.raises(DatasetError, match=msg) as e:
+        E.dataset_jobs("synthetic-x", tmp_path / "raw")
+    assert str(src / "index.json") in str(e.value)
+    out = tmp_path / "mp4" / "synthetic-x"
+    out.mkdir(parents=True)
+    (out / "index.json").write_text(content.replace('"subset": "train"', '"subsets": ["train"]'))
+    with pytest.raises(DatasetError, match="index.json"):
+        E.load_index(tmp_path / "mp4", "synthetic-x")
+    with pytest.raises(DatasetError):
+        pretrain({"out": str(tmp_path / "run"), "data": {"root": str(tmp_path / "mp4"),
+                                                          "dataset": "synthetic-x"}})
+    assert not (tmp_path / "run").exists()

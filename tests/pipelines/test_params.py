@@ -39,6 +39,7 @@ def _write(tmp_path, data) -> str:
     ({"short_side": 31}, "extract.short_side must be an even integer (MPEG-4 4:2:0), got 31"),
     ({"size": [341, 256]}, "extract.size must be two even integers, got [341, 256]"),
     ({"fps": 0.000001}, "extract.fps must be in 1..1000 frames per second"),
+    ({1: 2}, "extract: keys must be names, got 1"),
 ])
 def test_extract_params(tmp_path, capsys, change, msg):
     path = _write(tmp_path, {"extract": {**GOOD_EXTRACT, **change}})
@@ -61,6 +62,7 @@ def test_extract_missing_keys_and_sections(tmp_path, capsys):
     ({"ucf101": {"kind": "url", "url": "http://x/u.rar", "sha256": 123}},
      "fetch.datasets.ucf101.sha256 must be a non-empty string, got 123"),
     ({"ucf101": {"kind": "ftp"}}, "fetch.datasets.ucf101.kind must be one of synthetic, local, url, got 'ftp'"),
+    ({"ucf101": {"kind": ["url"]}}, "fetch.datasets.ucf101.kind must be one of synthetic, local, url, got ['url']"),
     ({"synthetic-ucf": {"kind": "synthetic", "height": 64}}, "fetch.datasets.synthetic-ucf.width: missing"),
     ({"hmdb51": {"kind": "url", "archives": [{"url": "http://x/h.rar"}]}},
      "fetch.datasets.hmdb51.archives[0].sha256: missing"),
@@ -89,8 +91,13 @@ def test_yaml_exponent_strings_still_count_as_numbers(tmp_path):
     from imrnet.train.config import make_config
 
     path = _write(tmp_path, {"extract": {**GOOD_EXTRACT, "max_failed_fraction": "1e-2"}})
-    assert extract.load_params(path)["max_failed_fraction"] == "1e-2"
-    assert make_config({"optim": {"weight_decay": "5e-4", "lr": "1e-3"}})["optim"]["lr"] == "1e-3"
+    assert extract.load_params(path)["max_failed_fraction"] == 0.01
+    # read as the number they mean: 1e-3 and 0.001 are the same run (same params hash)
+    from imrnet.train.config import params_hash
+
+    a = make_config({"optim": {"weight_decay": "5e-4", "lr": "1e-3"}})
+    assert a["optim"]["lr"] == 0.001 and a["optim"]["weight_decay"] == 0.0005
+    assert params_hash(a) == params_hash(make_config({"optim": {"weight_decay": 0.0005, "lr": 0.001}}))
 
 
 @pytest.mark.parametrize("limits,msg", [
@@ -120,7 +127,7 @@ def _profile(name: str = "smoke") -> dict:
     (("pretrain", "runs", "pmsp"), None, "pretrain.runs.pmsp must be a mapping, got None"),
     (("pretrain", "runs", "pmsp", "tasks"), "pmsp", "pretrain.runs.pmsp.tasks must be a non-empty list of names, got 'pmsp'"),
     (("pretrain", "runs", "pmsp", "arch"), "resnet", "pretrain.runs.pmsp.arch must be one of imrnet, coviar, imrnet_flow"),
-    (("pretrain", "dataset"), None, "pretrain.dataset must be a non-empty string, got None"),
+    (("pretrain", "dataset"), None, "pretrain.dataset must be a name (letters, digits, '.', '_', '-'; not starting with '.'), got None"),
     (("finetune", "runs", "imrnet-pmsp-ucf", "epochs"), 0, "finetune.runs.imrnet-pmsp-ucf.epochs must be an integer >= 1, got 0"),
     (("finetune", "runs", "imrnet-pmsp-ucf", "after"), None, "finetune.runs.imrnet-pmsp-ucf.after must be a non-empty string"),
     (("finetune", "models", "imrnet", "streams"), "iframes", "finetune.models.imrnet.streams must be a non-empty list of names"),
@@ -131,6 +138,12 @@ def _profile(name: str = "smoke") -> dict:
     (("profile", "rounds"), "three", "profile.rounds must be an integer >= 1, got 'three'"),
     (("profile", "sizes"), [{"size": "16"}], "profile.sizes[0].size must be an integer >= 16, got '16'"),
     (("report", "pmsp_videos"), 0, "report.pmsp_videos must be an integer >= 1, got 0"),
+    (("pretrain", "runs", "../../../escaped"), {"tasks": ["ctp"]}, "pretrain.runs: '../../../escaped' is not a run name"),
+    (("finetune", "runs", "a/b"), {"model": "imrnet", "init": "scratch", "dataset": "x", "after": "y"}, "finetune.runs: 'a/b' is not a run name"),
+    (("pretrain", "dataset"), "../../etc", "pretrain.dataset must be a name"),
+    (("pretrain", "heldout"), ".", "pretrain.heldout must be a name"),
+    (("pretrain", "runs", "pmsp", "seed"), -1, "pretrain.runs.pmsp.seed must be an integer >= 0, got -1"),
+    (("pretrain", "runs", 7), {"tasks": ["ctp"]}, "pretrain.runs: 7 is not a run name"),
 ])
 def test_training_profile_and_report_sections(tmp_path, capsys, where, value, msg):
     """The sections `pipelines.runs.load_params` reads (train, pretrain, finetune, profile,
@@ -177,6 +190,10 @@ def test_training_profile_and_report_sections(tmp_path, capsys, where, value, ms
     ({"data": {"test_clips": "2"}}, "data.test_clips must be an integer >= 1, got '2'"),
     ({"arch": ["imrnet"]}, "arch must be one of imrnet, imrnet_flow, coviar, got ['imrnet']"),
     ({"seed": 2 ** 70}, "seed must be an integer >= 0 and < 2**32, got 1180591620717411303424"),
+    ({"tasks": ["pmps"]}, "tasks: unknown task(s) ['pmps']"),
+    ({1: 2}, "training params: keys must be names, got 1"),
+    ({"data": {1: 2}}, "training params: keys must be names, got 1 under data"),
+    ({"eval": {"heldout": ""}}, "eval.heldout must be a non-empty string, or null, got ''"),
 ])
 def test_training_keys_are_typed(cfg, msg):
     """`imrnet.train.config.make_config` types every key, not only the numeric ones."""

@@ -45,3 +45,24 @@ def test_a_report_failing_half_way_leaves_the_old_tables_and_figures(tmp_path, m
     for d in ("tables", "figures"):
         assert sorted(p.name for p in (tmp_path / "reports" / d).iterdir()) == ["committed.txt"]
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["figures", "metrics", "tables"]
+
+
+def test_after_a_killed_report_the_next_one_keeps_the_last_complete_tables(tmp_path, monkeypatch):
+    """A report killed half-way leaves the complete old tables set aside and a partial set in
+    place; a second report that fails too puts the complete ones back, not the partial ones."""
+    shutil.copy(ROOT / "profiles/default.yaml", tmp_path / "params.yaml")
+    shutil.copytree(ROOT / "reports/metrics", tmp_path / "reports/metrics")
+    for d in ("tables", "figures"):
+        (tmp_path / "reports" / f".{d}.before-report").mkdir(parents=True)
+        (tmp_path / "reports" / f".{d}.before-report" / "committed.txt").write_text("keep me")
+        (tmp_path / "reports" / d).mkdir()
+        (tmp_path / "reports" / d / "partial.txt").write_text("half a report")
+    for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
+              "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("not what it should be")
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["--params", "params.yaml"]) == 1
+    for d in ("tables", "figures"):
+        assert sorted(p.name for p in (tmp_path / "reports" / d).iterdir()) == ["committed.txt"]
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["figures", "metrics", "tables"]

@@ -116,3 +116,34 @@ def test_profiles_share_the_dag_and_params_is_the_default():
     for p in PROFILES.values():
         assert set(p) >= {"profile_name", "fetch", "extract", "train", "pretrain", "finetune",
                           "profile", "report"}
+
+
+def test_seeds_replicates_and_their_errors(fake_index):
+    """A run's seed replaces train.seed; a pretrained finetuning run inherits its pretraining
+    seed; replicate_of must name another run that differs in its seed only."""
+    from pipelines.params import ParamsError
+
+    p = json.loads(json.dumps(PROFILES["smoke"]))
+    p["pretrain"]["runs"]["pmsp_ctp-s1"] = dict(p["pretrain"]["runs"]["pmsp_ctp"], seed=1,
+                                                replicate_of="pmsp_ctp")
+    run = next(r for r in p["finetune"]["runs"].values() if r["init"] == "pmsp_ctp")
+    p["finetune"]["runs"]["x-s1"] = dict(run, init="pmsp_ctp-s1",
+                                         after="runs/pretrain/pmsp_ctp-s1/model.pt")
+    R.check_sections(p, "p.yaml")
+    assert R.pretrain_config(p, "pmsp_ctp-s1")["seed"] == 1
+    assert R.pretrain_config(p, "pmsp_ctp")["seed"] == p["train"].get("seed", 0)
+    assert R.finetune_config(p, "x-s1")["seed"] == 1
+    p["finetune"]["runs"]["x-s1"]["seed"] = 5
+    assert R.finetune_config(p, "x-s1")["seed"] == 5
+    bad = json.loads(json.dumps(p))
+    bad["pretrain"]["runs"]["pmsp_ctp-s1"]["tasks"] = ["pmsp"]
+    with pytest.raises(ParamsError, match=r"pretrain.runs.pmsp_ctp-s1.replicate_of: .*only in its seed"):
+        R.check_sections(bad, "p.yaml")
+    bad = json.loads(json.dumps(p))
+    bad["pretrain"]["runs"]["pmsp_ctp-s1"]["seed"] = p["train"].get("seed", 0)
+    with pytest.raises(ParamsError, match="same seed"):
+        R.check_sections(bad, "p.yaml")
+    bad = json.loads(json.dumps(p))
+    bad["pretrain"]["runs"]["pmsp_ctp-s1"]["replicate_of"] = "nope"
+    with pytest.raises(ParamsError, match="'nope' is not another run"):
+        R.check_sections(bad, "p.yaml")

@@ -49,3 +49,44 @@ def test_contrast_bootstrap_gap_narrowing():
     assert r["diff"] == pytest.approx(0.3) and r["n"] == 100 and verdict(r) == "holds"
     with pytest.raises(ValueError, match="different videos"):
         contrast_bootstrap([(1, a), (-1, {"x": 1})])
+
+
+def test_seeded_bootstrap_is_the_paired_bootstrap_with_one_seed():
+    from repro.stats import contrast_bootstrap, seeded_bootstrap
+
+    a, b = _models(60, 40, 30)
+    one = seeded_bootstrap([(1, {0: a}), (-1, {0: b})], n=2000)
+    ref = paired_bootstrap(a, b, n=2000)
+    assert one["ci"] == ref["ci"] and one["diff"] == ref["diff"] and one["seeds"] == 1
+    assert contrast_bootstrap([(1, a), (-1, b)], n=2000)["ci"] == ref["ci"]
+
+
+def test_seeded_bootstrap_pairs_seeds_and_widens_with_their_spread():
+    """Two seeds: the estimate averages the per-seed differences; a seed effect (A wins big
+    with one seed, loses with the other) widens the interval beyond the videos' alone, and the
+    same videos with agreeing seeds give the narrower one."""
+    from repro.stats import seeded_bootstrap
+
+    n = 400
+    ids = [f"v{i}" for i in range(n)]
+    b = {v: int(i % 2 == 0) for i, v in enumerate(ids)}
+    hi = {v: int(i % 2 == 0 or i % 10 in (1, 3)) for i, v in enumerate(ids)}  # +0.2 over b
+    lo = {v: int(i % 2 == 0 and i % 10 != 0) for i, v in enumerate(ids)}  # -0.1 under b
+    spread = seeded_bootstrap([(1, {0: hi, 1: lo}), (-1, {0: b, 1: b})], n=3000)
+    agree = seeded_bootstrap([(1, {0: hi, 1: hi}), (-1, {0: b, 1: b})], n=3000)
+    assert spread["diff"] == pytest.approx(0.05) and spread["per_seed"] == pytest.approx([0.2, -0.1])
+    assert spread["seeds"] == 2 and spread["n"] == n
+    w = lambda r: r["ci"][1] - r["ci"][0]  # noqa: E731
+    assert w(spread) > 3 * w(agree)
+    assert verdict(agree) == "holds" and verdict(spread) == "inconclusive"
+    with pytest.raises(ValueError, match="different seeds"):
+        seeded_bootstrap([(1, {0: hi, 1: lo}), (-1, {0: b, 2: b})])
+    with pytest.raises(ValueError, match="different videos"):
+        seeded_bootstrap([(1, {0: hi, 1: lo}), (-1, {0: b, 1: {"x": 1}})])
+
+
+def test_an_interval_around_zero_within_5_points_is_an_absent_effect():
+    assert verdict({"ci": [-0.03, 0.04]}) == "absent"
+    assert verdict({"ci": [-0.06, 0.05]}) == "inconclusive"
+    assert verdict({"ci": [0.001, 0.3]}) == "holds"
+    assert verdict({"ci": [-0.3, -0.001]}) == "contradicted"

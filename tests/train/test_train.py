@@ -51,6 +51,18 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
     lines = (tmp_path / "pre" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and {"pmsp_loss", "ctp_loss", "pmsp_acc_s4_t5"} <= set(json.loads(lines[0]))
     assert res["train"]["epoch"] == 2 and (tmp_path / "pre" / "model.pt").is_file()
+    # the held-out pretext check: the 12 test videos, against the best constant prediction
+    h = res["heldout"]
+    assert h["dataset"] == "synthetic-ucf" and h["subset"] == "test" and set(h["tasks"]) == {"pmsp", "ctp"}
+    import math
+    for task, v in h["tasks"].items():
+        assert v["n"] == 12 and v["constant"] <= v["uniform"] + 1e-9
+        assert v["margin"] == pytest.approx(v["loss"] - v["constant"])
+        assert v["margin_ci95"][0] <= v["margin"] <= v["margin_ci95"][1]
+        assert v["left_chance"] == (v["margin_ci95"][1] < 0) and 0 <= v["acc"] <= 1
+    assert h["tasks"]["ctp"]["uniform"] == pytest.approx(math.log(4))
+    saved = json.loads((tmp_path / "pre" / "metrics.json").read_text())
+    assert saved["heldout"] == h
     ft = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[],
                        init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
     t = ft["test"]
@@ -290,3 +302,9 @@ def test_finetune_can_reset_the_pretrained_batchnorm_statistics(tiny_data, tmp_p
     k = next(k for k in pre if k.startswith("net.") and k.endswith("num_batches_tracked"))
     steps = int(reset[k])
     assert steps > 0 and int(keep[k]) == int(pre[k]) + steps  # reset counted from zero
+
+
+def test_a_heldout_dataset_without_test_videos_is_refused_before_training(tiny_data, tmp_path):
+    with pytest.raises(Exception, match="no videos tagged|index.json"):
+        pretrain(_cfg(tiny_data, tmp_path / "h", tasks=["ctp"], eval={"heldout": "synthetic-hmdb"}))
+    assert not (tmp_path / "h").exists()

@@ -1,0 +1,41 @@
+"""Results: the cells of a profile with several training seeds."""
+
+import json
+
+import pytest
+
+from repro.claims import _cmp
+from repro.results import Results
+
+
+def _write(d, stage, name, **kw):
+    (d / stage).mkdir(parents=True, exist_ok=True)
+    (d / stage / f"{name}.json").write_text(json.dumps(kw))
+
+
+def _params():
+    return {"train": {"seed": 0},
+            "pretrain": {"runs": {"ctp": {"tasks": ["ctp"]},
+                                  "ctp-s1": {"tasks": ["ctp"], "seed": 1, "replicate_of": "ctp"}}},
+            "finetune": {"runs": {
+                "a0": {"model": "imrnet", "init": "scratch", "dataset": "synthetic-ucf"},
+                "a1": {"model": "imrnet", "init": "scratch", "dataset": "synthetic-ucf", "seed": 1},
+                "b0": {"model": "imrnet", "init": "ctp", "dataset": "synthetic-ucf"},
+                "b1": {"model": "imrnet", "init": "ctp-s1", "dataset": "synthetic-ucf"}}}}
+
+
+def test_seeds_of_a_cell_pair_with_the_other_cells_seeds(tmp_path):
+    vids = lambda right: [[f"v{i}", 0, 0 if i < right else 1] for i in range(10)]  # noqa: E731
+    for name, seed, right in (("a0", 0, 5), ("a1", 1, 6), ("b0", 0, 8), ("b1", 1, 7)):
+        _write(tmp_path, "finetune", name, seed=seed, videos=vids(right))
+    for name in ("ctp", "ctp-s1"):
+        _write(tmp_path, "pretrain", name, curve=[])
+    res = Results(_params(), tmp_path)
+    assert res.seeds() == [0, 1]
+    assert sorted(res.correct("imrnet", "ctp", "synthetic-ucf")) == [0, 1]  # ctp-s1 is ctp's seed 1
+    r = _cmp(res, ("imrnet", "ctp"), ("imrnet", "scratch"))
+    assert r["seeds"] == 2 and r["per_seed"] == pytest.approx([0.3, 0.1])
+    assert r["diff"] == pytest.approx(0.2) and r["a_acc"] == pytest.approx(0.75)
+    _write(tmp_path, "finetune", "a1", seed=0, videos=vids(6))
+    with pytest.raises(ValueError, match="same seed 0"):
+        Results(_params(), tmp_path)
