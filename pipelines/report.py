@@ -35,6 +35,7 @@ import numpy as np
 from imrnet.paths import write_bytes_atomic
 
 from repro.reference import load_reference, lookup
+from repro.checks import preconditions_markdown
 from repro.claims import claims, claims_markdown
 from repro.page import index_html
 from repro.results import Results, load_json
@@ -399,7 +400,7 @@ def _build(res: Results, params: dict, ref) -> dict:
         t = load_json(p)
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
-    md = claims_markdown(cl, params, res.settings(), res.seeds())
+    md = claims_markdown(cl, params, res.settings(), res.seeds()) + preconditions_markdown(res)
     page = index_html(params, tabs, t4, md, extra, FIGURES)  # both made before either is written
     write_bytes_atomic(REPORTS / "claims.md", md.encode())
     write_bytes_atomic(REPORTS / "index.html", page.encode())

@@ -39,3 +39,23 @@ def test_seeds_of_a_cell_pair_with_the_other_cells_seeds(tmp_path):
     _write(tmp_path, "finetune", "a1", seed=0, videos=vids(6))
     with pytest.raises(ValueError, match="same seed 0"):
         Results(_params(), tmp_path)
+
+
+def test_plateau_and_the_preconditions_section(tmp_path):
+    from repro.checks import plateau, preconditions_markdown
+
+    rising = [{"acc": a} for a in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+    flat = [{"acc": a} for a in (0.1, 0.5, 0.7, 0.8, 0.81, 0.80, 0.82, 0.81)]
+    assert plateau(rising)[0] == "still rising" and "+20.0 points over the last 2" in plateau(rising)[1]
+    assert plateau(flat)[0] == "plateaued"
+    assert plateau(flat[:3])[0] == "too few epochs"
+    held = {"dataset": "synthetic-ucf", "subset": "test", "tasks": {"ctp": {
+        "n": 40, "loss": 1.2, "constant": 1.38, "uniform": 1.386, "margin": -0.18,
+        "margin_ci95": [-0.3, -0.05], "left_chance": True, "acc": 0.5, "majority": 0.3}}}
+    for name, seed in (("a0", 0), ("a1", 1), ("b0", 0), ("b1", 1)):
+        _write(tmp_path, "finetune", name, seed=seed, videos=[], curve=flat)
+    _write(tmp_path, "pretrain", "ctp", curve=[], heldout=held)
+    _write(tmp_path, "pretrain", "ctp-s1", curve=[])
+    md = preconditions_markdown(Results(_params(), tmp_path))
+    assert "| ctp | ctp | 40 | 1.2000 | 1.3800 | 1.3860 | -0.1800 [-0.3000, -0.0500] | 50.0% (30.0%) | **left chance** |" in md
+    assert "| a1 | 1 |" in md and md.count("| **plateaued** |") == 4
