@@ -3,7 +3,7 @@
 Placeholder stage until the full pipeline (fetch -> extract -> pretrain -> ...) lands: it renders
 a deterministic sprite clip, re-encodes it with `encode_mpeg4`, reads it back with
 `read_compressed` in both compensation modes and records what it found. Reads params section
-``codec_check``; writes ``data/codec_check/`` (cached) and ``reports/metrics/codec_check.json``
+``codec_check``; writes ``data/codec_check/`` (cached) and ``reports/<profile>/metrics/codec_check.json``
 (deterministic); the wall time is printed, never hashed.
 """
 
@@ -22,10 +22,9 @@ from imrnet import reproducibility
 from imrnet.codec import encode_mpeg4, read_compressed
 from imrnet.data.synthetic import write_ffv1
 
-from .params import ParamsError, check, load_section
+from .params import ParamsError, check, load_section, reports_dir_of
 
 OUT = Path("data/codec_check")
-METRICS = Path("reports/metrics/codec_check.json")
 
 
 def render(path: Path, *, frames: int, width: int, height: int, speed: int) -> None:
@@ -60,6 +59,7 @@ def main(argv=None) -> int:
         if params["frames"] < params["num_gops"] * params["gop_size"]:
             raise ParamsError(f"{a.params}: codec_check.frames ({params['frames']}) must hold "
                               f"num_gops x gop_size = {params['num_gops'] * params['gop_size']} frames")
+        dst = reports_dir_of(a.params) / "metrics" / "codec_check.json"
     except ParamsError as e:
         print(f"codec_check: {e}", file=sys.stderr)
         return 2
@@ -84,8 +84,8 @@ def main(argv=None) -> int:
             if (clip.motion[..., 0] != 0).any() else 0.0,
             "residual_mean_square": float((clip.residual.astype(np.float64) ** 2).mean()),
         }
-    METRICS.parent.mkdir(parents=True, exist_ok=True)
-    METRICS.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     print(f"codec_check: {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -17,7 +17,7 @@ import yaml
 
 from imrnet.train.config import as_int, as_number
 
-__all__ = ["ParamsError", "load_section", "check", "NAME"]
+__all__ = ["ParamsError", "load_section", "check", "NAME", "reports_dir", "reports_dir_of"]
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # a run or dataset name: one folder, no path
 
@@ -115,3 +115,27 @@ def check(where: str, values: dict, spec: dict[str, tuple[str, bool]]) -> dict:
         if isinstance(v, str) and kind.startswith(("number", "fraction")):
             values[key] = float(v)  # YAML 1.1 reads 1e-4 as a string: the number it means
     return values
+
+
+def reports_dir(params: dict, path: str | Path = "params.yaml") -> Path:
+    """``reports/<profile_name>``: where a profile's metrics, tables, figures, claims and page
+    live, so one profile never overwrites another's (issue 13). ``profile_name`` defaults to
+    "default" and must be a name (one folder)."""
+    name = params.get("profile_name", "default")
+    if not isinstance(name, str) or not re.fullmatch(NAME, name):
+        raise ParamsError(f"{path}: profile_name must be a name (letters, digits, '.', '_', '-'; "
+                          f"not starting with '.'), got {name!r}")
+    return Path("reports") / name
+
+
+def reports_dir_of(path: str | Path) -> Path:
+    """`reports_dir` of the params file at ``path``."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: not a mapping of sections")
+    return reports_dir(data, path)

@@ -3,8 +3,8 @@
     python -m pipelines.profile [--params params.yaml]
 
 Deterministic numbers (parameters, fvcore GFLOPs, frames consumed) go to
-``reports/metrics/profile.json``; the measured times (preprocessing and CNN ms per frame) only
-to ``reports/timing/runtime/runtime_<size>.{json,md,png}`` (the PNG: GFLOPs and ms per frame,
+``reports/<profile>/metrics/profile.json``; the measured times (preprocessing and CNN ms per frame) only
+to ``reports/<profile>/timing/runtime/runtime_<size>.{json,md,png}`` (the PNG: GFLOPs and ms per frame,
 preprocessing stacked under the CNN; wall time never enters anything else under ``reports/``). Each entry of ``profile.sizes``: size, i_width, res5_stride, coviar_i_depth,
 depth50 (`imrnet.profile.runtime.runtime_table`'s arguments).
 """
@@ -20,8 +20,8 @@ from imrnet.profile.runtime import format_markdown, runtime_table
 
 from repro.figures import runtime_chart, save_png
 
-from .params import ParamsError, check, load_section
-from .runs import METRICS_DIR, PROFILE_SIZE_SPEC, PROFILE_SPEC, TIMING_DIR, write_json
+from .params import ParamsError, check, load_section, reports_dir_of
+from .runs import PROFILE_SIZE_SPEC, PROFILE_SPEC, write_json
 
 
 def main(argv=None) -> int:
@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         p = check(f"{a.params}: profile", load_section(a.params, "profile"), PROFILE_SPEC)
+        out = reports_dir_of(a.params)
         for i, entry in enumerate(p["sizes"]):
             if not isinstance(entry, dict):
                 raise ParamsError(f"{a.params}: profile.sizes[{i}] must be a mapping, got {entry!r}")
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
         t = runtime_table(**entry, repeats=int(p.get("repeats", 3)), rounds=int(p.get("rounds", 3)),
                           warmup=int(p.get("warmup", 2)))
         tag = f"runtime_{t['size']}"
-        d = TIMING_DIR / "runtime"
+        d = out / "timing" / "runtime"
         d.mkdir(parents=True, exist_ok=True)
         (d / f"{tag}.json").write_text(json.dumps({**t, "machine": reproducibility.machine()},
                                                   indent=1) + "\n")
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
                        "rows": [{k: r[k] for k in ("model", "input", "frames", "params_m", "gflops",
                                                    "unsupported_ops")} for r in t["rows"]]})
         print(f"profile: {len(t['rows'])} models at {t['size']}x{t['size']}", file=sys.stderr)
-    write_json(METRICS_DIR / "profile.json",
+    write_json(out / "metrics" / "profile.json",
                {"tables": tables, "reproducibility": reproducibility.record()})
     return 0
 

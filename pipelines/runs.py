@@ -34,14 +34,22 @@ from pathlib import Path
 
 import yaml
 
-from .params import NAME, ParamsError, check
+from .params import NAME, ParamsError, check, reports_dir
 
 __all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
-           "run_seed", "finetune_seed", "RUNS_DIR", "METRICS_DIR", "TIMING_DIR"]
+           "run_seed", "finetune_seed", "RUNS_DIR", "metrics_dir", "timing_dir"]
 
 RUNS_DIR = Path("runs")
-METRICS_DIR = Path("reports/metrics")
-TIMING_DIR = Path("reports/timing")
+
+
+def metrics_dir(params: dict) -> Path:
+    """``reports/<profile>/metrics``: the runs' deterministic summaries (committed)."""
+    return reports_dir(params) / "metrics"
+
+
+def timing_dir(params: dict) -> Path:
+    """``reports/<profile>/timing``: measured wall times (never committed)."""
+    return reports_dir(params) / "timing"
 
 
 # The sections' layout, checked by `check_sections` (`pipelines.params.check`: each error names
@@ -87,6 +95,7 @@ def check_sections(p: dict, path: str | Path) -> dict:
         if key not in p:
             raise ParamsError(f"{path}: no {key!r} section")
         _mapping(f"{path}: {key}", p[key])
+    reports_dir(p, path)  # profile_name: one folder under reports/
     check(f"{path}: train", p["train"], TRAIN_SPEC)
     for stage, spec in (("pretrain", PRETRAIN_SPEC), ("finetune", FINETUNE_SPEC)):
         sec = check(f"{path}: {stage}", p[stage], spec)

@@ -4,8 +4,8 @@
     python -m pipelines.finetune <run>     # finetune.runs.<run>  -> runs/finetune/<run>/
 
 Besides the run folder (weights, checkpoint, metrics.jsonl), each writes a small summary for
-the report, ``reports/metrics/<stage>/<run>.json`` (deterministic: no wall time), and its wall
-times to ``reports/timing/<stage>/<run>.json``.
+the report, ``reports/<profile>/metrics/<stage>/<run>.json`` (deterministic: no wall time), and
+its wall times to ``reports/<profile>/timing/<stage>/<run>.json``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from imrnet.paths import Busy
 from imrnet.train import CheckpointMismatch, finetune, pretrain
 from repro.results import read_jsonl
 
-from .runs import METRICS_DIR, TIMING_DIR, finetune_config, load_params, pretrain_config, write_json
+from .runs import finetune_config, load_params, metrics_dir, pretrain_config, timing_dir, write_json
 
 
 def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
@@ -51,8 +51,8 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
         summary.update(model=run["model"], init=run["init"],
                        top1=t["top1"], top1_ci95=t["top1_ci95"], top5=t["top5"], n=t["n"],
                        videos=t["videos"], classes=res["classes"])
-    write_json(METRICS_DIR / stage / f"{name}.json", summary)
-    write_json(TIMING_DIR / stage / f"{name}.json",
+    write_json(metrics_dir(params) / stage / f"{name}.json", summary)
+    write_json(timing_dir(params) / stage / f"{name}.json",
                {"run": name, "wall_s": round(wall, 2), "epochs": read_jsonl(out / "timing.jsonl"),
                 "machine": res["environment"]["machine"]})
     return summary

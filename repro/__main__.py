@@ -22,7 +22,7 @@ import sys
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m repro", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("report", help="rebuild reports/ from reports/metrics and runs/")
+    r = sub.add_parser("report", help="rebuild reports/<profile>/ from its metrics/ and runs/")
     r.add_argument("--params", default="params.yaml")
     sub.add_parser("pin", help="pin the smoke run's numbers in reports/pinned/smoke.json")
     b = sub.add_parser("bench", help="runtime ratios against reports/pinned/runtime.json")

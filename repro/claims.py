@@ -177,14 +177,14 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
                               "holds" if ratio <= 2 else "contradicted"))
         add("IMRNet costs no more than CoViAR per frame", parts,
             "holds when IMRNet's GFLOPs per consumed frame are at most twice CoViAR's (cheaper "
-            "counts); measured ms per frame in reports/timing/")
+            "counts); measured ms per frame in timing/ beside this file")
     if timing:
         parts = []
         for size, t in sorted(timing.items()):
             pre = t["preprocessing_ms_per_frame"]
             ratio = pre["flow"] / pre["motion_vectors"]
             parts.append((f"Farneback optical flow (OpenCV, CPU) vs reading the motion vectors, ms "
-                          f"per field at {size}px (the ratio is in reports/timing/runtime/runtime_{size}.md; "
+                          f"per field at {size}px (the ratio is in timing/runtime/runtime_{size}.md; "
                           "the paper compares with TV-L1 flow, which is slower than Farneback)",
                           "ratio >= 100" if ratio >= 100 else "ratio < 100",
                           "holds" if ratio >= 100 else "inconclusive"))
@@ -192,7 +192,7 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
             "holds when flow costs at least 100x as much per field (two orders of magnitude); "
             "below that inconclusive rather than contradicted, because Farneback is a fast flow "
             "and the paper's comparison is with TV-L1 (a measured time: the exact ratio is kept "
-            "in reports/timing/, out of this file)")
+            "in timing/, out of this file)")
     return out
 
 

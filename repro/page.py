@@ -1,4 +1,4 @@
-"""``reports/index.html``: one self-contained page (images inlined as data URIs, no external
+"""``reports/<profile>/index.html``: one self-contained page (images inlined as data URIs, no external
 resources) with the claims, every table and every figure."""
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ def index_html(params, tabs: dict, t4: str, claims_md: str, extra: dict,
         "pmsp_accuracy": "PMSP prediction accuracy per level against chance (Appendix C)",
         "retrieval": "Fig. 15-18: retrieval (test queries, nearest training clips; green = same class)",
         "curves_pretrain": "Pretraining curves", "curves_ctp_vs_binary": "CTP vs CTP (binary) (section 3.2)",
-        "runtime_gflops": "Model cost (GFLOPs per consumed frame); measured ms per frame: reports/timing/",
+        "runtime_gflops": "Model cost (GFLOPs per consumed frame); measured ms per frame: timing/ beside this page",
     }
     body = [f"<h1>imrnet-repro report: profile {html.escape(str(params.get('profile_name', 'default')))}</h1>",
             "<p>Self-Supervised Learning of Compressed Video Representations (IMRNet, ICLR 2021), "
             "reproduced on this machine. Every number comes from this run's files "
-            "(reports/metrics/); the paper's values from repro/reference/paper.yaml. Measured "
-            "times are kept apart in <a href=\"timing/runtime/\">reports/timing/</a> (written by a local "
+            "(metrics/ beside this page); the paper's values from repro/reference/paper.yaml. Measured "
+            "times are kept apart in <a href=\"timing/runtime/\">timing/</a> (written by a local "
             "run, not committed: the runtime table's ms per frame and its chart are there).</p>",
             "<h2>Claims</h2>", _md_table_html(claims_md)]
     body.append("<h2>Tables</h2>")

@@ -48,26 +48,27 @@ CROSS_KERNEL = {"pretrain_loss_rel": 2e-5, "pretrain_acc_clips": 2,
 
 def collect(workspace: str | Path = ".") -> dict:
     """The pinned quantities of a finished pipeline run in ``workspace`` (the runs its
-    params.yaml lists, nothing else lying in reports/metrics/)."""
+    params.yaml lists, nothing else lying in reports/<profile>/metrics/)."""
     import yaml
 
     w = Path(workspace)
     params = yaml.safe_load((w / "params.yaml").read_text())
+    md = w / "reports" / params.get("profile_name", "default") / "metrics"
     out = {"finetune": {}, "pretrain": {}, "profile": {}, "modes": {}}
     for name in sorted(params["finetune"]["runs"]):
-        p = w / "reports/metrics/finetune" / f"{name}.json"
+        p = md / "finetune" / f"{name}.json"
         m = load_json(p)
         out["finetune"][p.stem] = {"top1": m["top1"], "top5": m["top5"], "n": m["n"],
                                    "train_loss": m["final"]["loss"]}
         out["modes"][f"finetune/{p.stem}"] = _mode(m)
     for name in sorted(params["pretrain"]["runs"]):
-        p = w / "reports/metrics/pretrain" / f"{name}.json"
+        p = md / "pretrain" / f"{name}.json"
         m = load_json(p)
         out["pretrain"][p.stem] = {k: v for k, v in m["final"].items()
                                    if k in ("loss", "clips") or k.endswith("_loss")
                                    or k.endswith("_acc")}
         out["modes"][f"pretrain/{p.stem}"] = _mode(m)
-    prof = load_json(w / "reports/metrics/profile.json")
+    prof = load_json(md / "profile.json")
     for t in prof["tables"]:
         out["profile"][str(t["size"])] = {r["model"]: {"gflops": r["gflops"], "params_m": r["params_m"]}
                                           for r in t["rows"]}

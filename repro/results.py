@@ -1,4 +1,4 @@
-"""The finetuning and pretraining summaries of one pipeline run (``reports/metrics/``), looked up
+"""The finetuning and pretraining summaries of one pipeline run (``reports/<profile>/metrics/``), looked up
 by what they are: (model variant, initialisation, dataset)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from .stats import correctness
 
 __all__ = ["Results", "load_json", "read_jsonl"]
 
-METRICS_DIR = Path("reports/metrics")
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -28,8 +27,11 @@ def load_json(path: Path) -> dict:
 class Results:
     """The finetuning and pretraining summaries of one profile, looked up by what they are."""
 
-    def __init__(self, params: dict, metrics_dir: Path = METRICS_DIR):
+    def __init__(self, params: dict, metrics_dir: Path | None = None):
+        """``metrics_dir``: default ``reports/<profile_name>/metrics``."""
         self.params = params
+        if metrics_dir is None:
+            metrics_dir = Path("reports") / params.get("profile_name", "default") / "metrics"
         self.ft, self.pre = {}, {}
         for name, run in params["finetune"].get("runs", {}).items():
             p = metrics_dir / "finetune" / f"{name}.json"

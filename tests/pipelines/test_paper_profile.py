@@ -43,9 +43,10 @@ def test_paper_profile_dry_run(tmp_path):
     from repro.crosscheck import scratch_copy
 
     scratch_copy(ROOT, tmp_path, profile="paper")
-    placeholders = ["data/raw/.placeholder", "reports/metrics/profile.json",
-                    "reports/timing/runtime/.placeholder",
-                    "reports/metrics/pretrain/.placeholder", "reports/metrics/finetune/.placeholder"]
+    placeholders = ["data/raw/.placeholder", "reports/paper/metrics/profile.json",
+                    "reports/paper/timing/runtime/.placeholder",
+                    "reports/paper/metrics/pretrain/.placeholder",
+                    "reports/paper/metrics/finetune/.placeholder"]
     placeholders += [f"data/mpeg4/{d}/index.json" for d in PAPER["extract"]["datasets"]]
     placeholders += [f"runs/pretrain/{k}/model.pt" for k in PAPER["pretrain"]["runs"]]
     for f in placeholders:

@@ -15,27 +15,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_report_without_data_changes_nothing_and_names_the_missing_files(tmp_path, monkeypatch):
     shutil.copy(ROOT / "profiles/default.yaml", tmp_path / "params.yaml")
-    shutil.copytree(ROOT / "reports/metrics", tmp_path / "reports/metrics")
+    shutil.copytree(ROOT / "reports/default/metrics", tmp_path / "reports/default/metrics")
     for d in ("tables", "figures"):
-        (tmp_path / "reports" / d).mkdir()
-        (tmp_path / "reports" / d / "committed.txt").write_text("keep me")
+        (tmp_path / "reports" / "default" / d).mkdir()
+        (tmp_path / "reports" / "default" / d / "committed.txt").write_text("keep me")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match=r"data/mpeg4/synthetic-ucf/index.json.*"
                                          r"runs/pretrain/pmsp_ctp/model.pt.*nothing under reports/"):
         report.build_report("params.yaml")
     assert report.main(["--params", "params.yaml"]) == 1
     for d in ("tables", "figures"):
-        assert (tmp_path / "reports" / d / "committed.txt").read_text() == "keep me"
+        assert (tmp_path / "reports" / "default" / d / "committed.txt").read_text() == "keep me"
 
 
 def test_a_report_failing_half_way_leaves_the_old_tables_and_figures(tmp_path, monkeypatch):
     """The inputs are there but one is unreadable: the report fails after it began writing
     tables; the committed tables and figures are put back as they were."""
     shutil.copy(ROOT / "profiles/default.yaml", tmp_path / "params.yaml")
-    shutil.copytree(ROOT / "reports/metrics", tmp_path / "reports/metrics")
+    shutil.copytree(ROOT / "reports/default/metrics", tmp_path / "reports/default/metrics")
     for d in ("tables", "figures"):
-        (tmp_path / "reports" / d).mkdir()
-        (tmp_path / "reports" / d / "committed.txt").write_text("keep me")
+        (tmp_path / "reports" / "default" / d).mkdir()
+        (tmp_path / "reports" / "default" / d / "committed.txt").write_text("keep me")
     for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
               "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
         (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
@@ -43,20 +43,20 @@ def test_a_report_failing_half_way_leaves_the_old_tables_and_figures(tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert report.main(["--params", "params.yaml"]) == 1
     for d in ("tables", "figures"):
-        assert sorted(p.name for p in (tmp_path / "reports" / d).iterdir()) == ["committed.txt"]
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["figures", "metrics", "tables"]
+        assert sorted(p.name for p in (tmp_path / "reports" / "default" / d).iterdir()) == ["committed.txt"]
+    assert sorted(p.name for p in (tmp_path / "reports" / "default").iterdir()) == ["figures", "metrics", "tables"]
 
 
 def test_after_a_killed_report_the_next_one_keeps_the_last_complete_tables(tmp_path, monkeypatch):
     """A report killed half-way leaves the complete old tables set aside and a partial set in
     place; a second report that fails too puts the complete ones back, not the partial ones."""
     shutil.copy(ROOT / "profiles/default.yaml", tmp_path / "params.yaml")
-    shutil.copytree(ROOT / "reports/metrics", tmp_path / "reports/metrics")
+    shutil.copytree(ROOT / "reports/default/metrics", tmp_path / "reports/default/metrics")
     for d in ("tables", "figures"):
-        (tmp_path / "reports" / f".{d}.before-report").mkdir(parents=True)
-        (tmp_path / "reports" / f".{d}.before-report" / "committed.txt").write_text("keep me")
-        (tmp_path / "reports" / d).mkdir()
-        (tmp_path / "reports" / d / "partial.txt").write_text("half a report")
+        (tmp_path / "reports" / "default" / f".{d}.before-report").mkdir(parents=True)
+        (tmp_path / "reports" / "default" / f".{d}.before-report" / "committed.txt").write_text("keep me")
+        (tmp_path / "reports" / "default" / d).mkdir()
+        (tmp_path / "reports" / "default" / d / "partial.txt").write_text("half a report")
     for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
               "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
         (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
@@ -64,5 +64,5 @@ def test_after_a_killed_report_the_next_one_keeps_the_last_complete_tables(tmp_p
     monkeypatch.chdir(tmp_path)
     assert report.main(["--params", "params.yaml"]) == 1
     for d in ("tables", "figures"):
-        assert sorted(p.name for p in (tmp_path / "reports" / d).iterdir()) == ["committed.txt"]
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["figures", "metrics", "tables"]
+        assert sorted(p.name for p in (tmp_path / "reports" / "default" / d).iterdir()) == ["committed.txt"]
+    assert sorted(p.name for p in (tmp_path / "reports" / "default").iterdir()) == ["figures", "metrics", "tables"]

@@ -25,7 +25,7 @@ FIGURES = ("fig3_pmsp_pyramid_real", "fig4_ctp_transformations_real", "pmsp_labe
 
 
 def test_every_artifact_is_produced(smoke_workspace):
-    rep = smoke_workspace / "reports"
+    rep = smoke_workspace / "reports" / "smoke"
     for t in TABLES:
         for ext in ("md", "tex", "csv"):
             assert (rep / "tables" / f"{t}.{ext}").stat().st_size > 100, (t, ext)
@@ -38,6 +38,8 @@ def test_every_artifact_is_produced(smoke_workspace):
               "PMSP predictions beat chance", "per frame", "optical flow"):
         assert c in claims, c
     assert "paired bootstrap" in claims and "one training seed" in claims
+    assert "## Pretext tasks on held-out clips" in claims and "| pmsp_ctp | ctp |" in claims
+    assert "## Finetuning: did training accuracy plateau?" in claims
     page = (rep / "index.html").read_text()
     assert page.count("data:image/png;base64,") >= len(FIGURES) and "Table 3" in page
     assert "src=\"http" not in page  # self-contained
