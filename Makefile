@@ -33,7 +33,7 @@ bench: setup
 # make repro [PROFILE=default|smoke|paper] [FORCE=1]: params.yaml becomes profiles/$(PROFILE).yaml,
 # then DVC runs what changed (FORCE=1: every stage, no run cache).
 repro: setup
-	@test -f profiles/$(or $(PROFILE),default).yaml || { echo "no profile profiles/$(PROFILE).yaml (have: $$(ls profiles | sed 's/.yaml//' | tr '\n' ' '))" >&2; exit 2; }
+	@test -f profiles/$(or $(PROFILE),default).yaml || { echo "no profile profiles/$(PROFILE).yaml (have: $$(cd profiles && ls *.yaml | sed "s/.yaml//" | tr "\n" " "))" >&2; exit 2; }
 	@cmp -s profiles/$(or $(PROFILE),default).yaml params.yaml || { cp profiles/$(or $(PROFILE),default).yaml params.yaml; echo "params.yaml <- profiles/$(or $(PROFILE),default).yaml"; }
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc repro $(if $(FORCE),--force --no-run-cache,)
 

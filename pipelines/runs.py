@@ -6,10 +6,13 @@ Params layout (one profile; see profiles/*.yaml):
     train:          shared by every run: seed, data (root, crop, GOPs, flip, workers),
                     model (IMRNet's arguments), eval
     pretrain:       dataset, budget ({clips: N} per run, or {epochs: N}), optim, heldout?,
+                    pmsp_reduction? (sum | mean),
                     runs: {name: {tasks, arch?, model?, weights?, seed?, replicate_of?}}
-    finetune:       budget, optim, models: {variant: {arch?, model?, streams?}},
+    finetune:       budget, optim, bn_stats? (keep | reset: a pretrained backbone's BatchNorm
+                    statistics), models: {variant: {arch?, model?, streams?}},
                     runs: {name: {model: variant, init: scratch | <pretrain run>, dataset,
-                    after: the file the run starts from, epochs?, seed?}}
+                    after: the file the run starts from, epochs?, seed?, optim? (this run's
+                    overrides of the stage's optim, e.g. head_lr_mult for pretrained starts)}}
 
 Seeds: a run's ``seed`` (default ``train.seed``) replaces the shared one. A pretraining run
 with ``replicate_of: <run>`` is another seed of that run (same tasks, network and weights): the
@@ -61,18 +64,19 @@ TRAIN_SPEC = {"seed": ("int>=0", False), "data": ("mapping", False), "model": ("
               "eval": ("mapping", False)}
 BUDGET_SPEC = {"clips": ("int>=1", False), "epochs": ("int>=1", False)}
 PRETRAIN_SPEC = {"dataset": ("name", True), "budget": ("dict", True), "optim": ("mapping", False),
-                 "runs": ("dict", True), "heldout": ("name", False)}
+                 "runs": ("dict", True), "heldout": ("name", False),
+                 "pmsp_reduction": ("choice:sum|mean", False)}
 PRETRAIN_RUN_SPEC = {"tasks": ("str-list", True), "arch": (_ARCH, False),
                      "model": ("mapping", False), "weights": ("mapping", False),
                      "epochs": ("int>=1", False), "seed": ("int>=0", False),
                      "replicate_of": ("str", False)}
 FINETUNE_SPEC = {"budget": ("dict", True), "optim": ("mapping", False), "models": ("dict", True),
-                 "runs": ("dict", True)}
+                 "runs": ("dict", True), "bn_stats": ("choice:keep|reset", False)}
 FINETUNE_MODEL_SPEC = {"arch": (_ARCH, False), "model": ("mapping", False),
                        "streams": ("str-list", False)}
 FINETUNE_RUN_SPEC = {"model": ("str", True), "init": ("str", True), "dataset": ("name", True),
                      "after": ("str", True), "epochs": ("int>=1", False),
-                     "seed": ("int>=0", False)}
+                     "seed": ("int>=0", False), "optim": ("mapping", False)}
 PROFILE_SPEC = {"sizes": ("list", True), "rounds": ("int>=1", False),
                 "repeats": ("int>=1", False), "warmup": ("int>=0", False)}
 PROFILE_SIZE_SPEC = {"size": ("int>=16", True), "i_width": ("int>=1", False),
@@ -249,6 +253,8 @@ def pretrain_config(params: dict, name: str) -> dict:
     cfg["seed"] = run_seed(params, run)
     if sec.get("heldout") is not None:
         cfg["eval"]["heldout"] = sec["heldout"]
+    if sec.get("pmsp_reduction") is not None:
+        cfg["pmsp_reduction"] = sec["pmsp_reduction"]
     if run.get("weights"):
         cfg["weights"] = dict(run["weights"])
     return _length_and_out(cfg, sec, run, "pretrain", name)
@@ -272,6 +278,7 @@ def finetune_config(params: dict, name: str) -> dict:
     cfg = _base(params, sec, run["dataset"], var)
     cfg["tasks"] = []
     cfg["seed"] = finetune_seed(params, run)
+    cfg["optim"] = _deep_update(cfg["optim"], run.get("optim"))  # the run's own overrides
     if var.get("streams"):
         cfg["streams"] = list(var["streams"])
     root = cfg["data"]["root"]
@@ -284,6 +291,8 @@ def finetune_config(params: dict, name: str) -> dict:
                              "nor a pretrain run")
         expected = str(RUNS_DIR / "pretrain" / run["init"] / "model.pt")
         cfg["init"] = {"checkpoint": expected}
+        if sec.get("bn_stats") is not None and sec["bn_stats"] != "keep":
+            cfg["init"]["bn_stats"] = sec["bn_stats"]
     if str(Path(run["after"])) != str(Path(expected)):
         raise ValueError(f"finetune.runs.{name}: after must be {expected!r} (what the run starts "
                          f"from, for DVC), got {run['after']!r}")

@@ -147,3 +147,53 @@ def test_seeds_replicates_and_their_errors(fake_index):
     bad["pretrain"]["runs"]["pmsp_ctp-s1"]["replicate_of"] = "nope"
     with pytest.raises(ParamsError, match="'nope' is not another run"):
         R.check_sections(bad, "p.yaml")
+
+
+def test_stage_knobs_reach_the_run_configs(fake_index):
+    """pretrain.pmsp_reduction and finetune.bn_stats (profile-wide) land in each run's config;
+    at their paper values they change no params hash."""
+    from imrnet.train.config import params_hash
+
+    p = json.loads(json.dumps(PROFILES["smoke"]))
+    ft = next(k for k, r in p["finetune"]["runs"].items() if r["init"] != "scratch")
+    before = (params_hash(make_config(R.pretrain_config(p, "pmsp_ctp"))),
+              params_hash(make_config(R.finetune_config(p, ft))))
+    p["pretrain"].pop("pmsp_reduction")
+    p["finetune"].pop("bn_stats")
+    assert before == (params_hash(make_config(R.pretrain_config(p, "pmsp_ctp"))),
+                      params_hash(make_config(R.finetune_config(p, ft))))
+    p["pretrain"]["pmsp_reduction"] = "mean"
+    p["finetune"]["bn_stats"] = "reset"
+    assert R.pretrain_config(p, "pmsp_ctp")["pmsp_reduction"] == "mean"
+    assert R.finetune_config(p, ft)["init"]["bn_stats"] == "reset"
+
+
+def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(tmp_path, monkeypatch):
+    """profiles/decisive.yaml is make_decisive.py's output (no hand edits drift from it);
+    every compared cell has every seed; seed s of a pretrained cell starts from pretraining
+    seed s; the compared test sets hold ~1000 videos (docs/experiments/power.md)."""
+    import importlib.util
+    import shutil
+
+    for f in ("make_decisive.py", "default.yaml"):
+        shutil.copy(ROOT / "profiles" / f, tmp_path / f)
+    spec = importlib.util.spec_from_file_location("make_decisive", tmp_path / "make_decisive.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main()
+    assert (tmp_path / "decisive.yaml").read_text() == (ROOT / "profiles/decisive.yaml").read_text()
+    p = PROFILES["decisive"]
+    R.check_sections(p, "decisive.yaml")
+    cells: dict = {}
+    for name, run in p["finetune"]["runs"].items():
+        seed = R.finetune_seed(p, run)
+        init = run["init"]
+        if init != "scratch":
+            pre = p["pretrain"]["runs"][init]
+            assert R.run_seed(p, pre) == seed, name
+            init = pre.get("replicate_of", init)
+        cells.setdefault((run["model"], init, run["dataset"]), set()).add(seed)
+    assert len(cells) == 18 and all(s == set(mod.SEEDS) for s in cells.values()), cells
+    for ds, per_class, classes in (("synthetic-ucf", 4, 12), ("synthetic-hmdb", 3, 10)):
+        n = round(per_class * p["fetch"]["datasets"][ds]["test_scale"]) * classes
+        assert 1000 <= n <= 1100, (ds, n)

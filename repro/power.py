@@ -1,0 +1,89 @@
+"""Power of a seed-paired accuracy comparison (docs/experiments/power.md), from direction-free
+quantities only: a pilot's per-video results give the discordance ``d``, the video and
+residual variances and the seed effect ``sw``, never which model is better.
+
+    python -m repro.power A_SEED0.json A_SEED1.json --vs B_SEED0.json B_SEED1.json
+
+(finetuning summaries, ``reports/<profile>/metrics/finetune/*.json``, seed s of A paired with
+seed s of B) prints those quantities and the 95% half-width they imply for other numbers of
+test videos and seeds. It prints no accuracy and no difference: the sizes are fixed before any
+comparison's direction is seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .results import load_json
+from .stats import correctness
+
+__all__ = ["pilot_quantities", "half_width"]
+
+
+def pilot_quantities(a: list[dict], b: list[dict]) -> dict:
+    """From per-seed {video: correct} of A and of B (same seeds in the same order, same videos):
+    ``d`` (share of (video, seed) pairs where exactly one is right), ``var`` (Var D), ``su2``
+    (the part of it shared across seeds: a per-video effect), ``se2`` (the rest), ``sw``
+    (standard deviation of a seed's mean difference beyond what the videos explain; needs >= 2
+    seeds), ``rho`` = su2 / var, ``n``, ``seeds``."""
+    if len(a) != len(b) or not a:
+        raise ValueError("give the same number (>= 1) of seeds for A and B")
+    ids = sorted(a[0])
+    if any(sorted(x) != ids for x in a + b):
+        raise ValueError("the runs were tested on different videos")
+    D = np.array([[a[s][v] - b[s][v] for s in range(len(a))] for v in ids], float)
+    n, S = D.shape
+    var = float(D.var(0, ddof=1).mean()) if n > 1 else 0.0
+    su2 = 0.0
+    if S > 1:
+        c = np.cov(D.T)
+        su2 = max(0.0, float((c.sum() - np.trace(c)) / (S * (S - 1))))
+    se2 = max(0.0, var - su2)
+    sw2 = None
+    if S > 1:
+        ms = D.mean(0)
+        sw2 = max(0.0, float(ms.var(ddof=1) - se2 / n))
+    return {"n": n, "seeds": S, "d": float(np.abs(D).mean()), "var": var, "su2": su2,
+            "se2": se2, "rho": su2 / var if var else 0.0,
+            "sw": None if sw2 is None else math.sqrt(sw2)}
+
+
+def half_width(q: dict, n: int, seeds: int, *, sw: float | None = None) -> float:
+    """95% half-width (as a fraction) of the seed-paired mean difference at ``n`` videos and
+    ``seeds`` seeds: 1.96 sqrt(su2/n + se2/(n S) + sw^2/S) (docs/experiments/power.md)."""
+    sw = q["sw"] if sw is None else sw
+    return 1.96 * math.sqrt(q["su2"] / n + q["se2"] / (n * seeds) + (sw or 0.0) ** 2 / seeds)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m repro.power", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", nargs="+", help="A's finetuning summaries, one per seed")
+    ap.add_argument("--vs", nargs="+", required=True, help="B's, the same seeds in the same order")
+    ap.add_argument("--sizes", default="400,600,800,1000", help="test-video counts to show")
+    ap.add_argument("--seeds", default="2,3", help="seed counts to show")
+    a = ap.parse_args(argv)
+    try:
+        load = lambda ps: [correctness(load_json(Path(p))["videos"]) for p in ps]  # noqa: E731
+        q = pilot_quantities(load(a.a), load(a.vs))
+    except (ValueError, KeyError) as e:
+        print(f"power: {e}", file=sys.stderr)
+        return 1
+    sw = "n/a (one seed)" if q["sw"] is None else f"{100 * q['sw']:.2f} points"
+    print(f"n={q['n']} seeds={q['seeds']} discordance d={q['d']:.3f} Var(D)={q['var']:.3f} "
+          f"su2={q['su2']:.3f} se2={q['se2']:.3f} rho={q['rho']:.2f} sw={sw}")
+    for n in (int(x) for x in a.sizes.split(",")):
+        for s in (int(x) for x in a.seeds.split(",")):
+            plan = half_width(q, n, s, sw=0.02)
+            est = "" if q["sw"] is None else f"{100 * half_width(q, n, s):.1f}; "
+            print(f"  {n} videos x {s} seeds: half-width {est}with sw = 2 points {100 * plan:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
