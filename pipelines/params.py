@@ -17,7 +17,8 @@ import yaml
 
 from imrnet.train.config import as_int, as_number
 
-__all__ = ["ParamsError", "load_section", "check", "NAME", "reports_dir", "reports_dir_of"]
+__all__ = ["ParamsError", "load_section", "check", "NAME", "read_params", "reports_dir",
+           "reports_dir_of"]
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # a run or dataset name: one folder, no path
 
@@ -28,14 +29,8 @@ class ParamsError(ValueError):
 
 def load_section(path: str | Path, name: str) -> dict:
     """``name``'s section of the params file at ``path`` (a mapping), else `ParamsError`."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as e:
-        raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise ParamsError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(data, dict) or name not in data:
+    data = read_params(path)
+    if name not in data:
         raise ParamsError(f"{path}: no {name!r} section")
     if not isinstance(data[name], dict):
         raise ParamsError(f"{path}: {name} must be a mapping, got {data[name]!r}")
@@ -128,8 +123,8 @@ def reports_dir(params: dict, path: str | Path = "params.yaml") -> Path:
     return Path("reports") / name
 
 
-def reports_dir_of(path: str | Path) -> Path:
-    """`reports_dir` of the params file at ``path``."""
+def read_params(path: str | Path) -> dict:
+    """The whole params file at ``path`` (a mapping of sections), else `ParamsError`."""
     try:
         data = yaml.safe_load(Path(path).read_text())
     except OSError as e:
@@ -138,4 +133,9 @@ def reports_dir_of(path: str | Path) -> Path:
         raise ParamsError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(data, dict):
         raise ParamsError(f"{path}: not a mapping of sections")
-    return reports_dir(data, path)
+    return data
+
+
+def reports_dir_of(path: str | Path) -> Path:
+    """`reports_dir` of the params file at ``path``."""
+    return reports_dir(read_params(path), path)

@@ -35,9 +35,7 @@ import json
 import re
 from pathlib import Path
 
-import yaml
-
-from .params import NAME, ParamsError, check, reports_dir
+from .params import NAME, ParamsError, check, read_params, reports_dir
 
 __all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
            "run_seed", "finetune_seed", "RUNS_DIR", "metrics_dir", "timing_dir"]
@@ -152,15 +150,7 @@ def load_params(path: str | Path = "params.yaml") -> dict:
     """The params file at ``path``, its training, profile and report sections checked
     (`check_sections`); errors are `pipelines.params.ParamsError` (a ValueError) naming the
     file and the key."""
-    try:
-        p = yaml.safe_load(Path(path).read_text())
-    except OSError as e:
-        raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise ParamsError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(p, dict):
-        raise ParamsError(f"{path}: not a mapping of sections")
-    return check_sections(p, path)
+    return check_sections(read_params(path), path)
 
 
 def _deep_update(base: dict, over: dict | None) -> dict:

@@ -28,6 +28,23 @@ def test_report_without_data_changes_nothing_and_names_the_missing_files(tmp_pat
         assert (tmp_path / "reports" / "default" / d / "committed.txt").read_text() == "keep me"
 
 
+def _unreadable_inputs(tmp_path):
+    """The report's inputs present, each unreadable: it fails after it began writing."""
+    for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
+              "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("not what it should be")
+
+
+def _fails_and_keeps_the_committed_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["--params", "params.yaml"]) == 1
+    rep = tmp_path / "reports" / "default"
+    for d in ("tables", "figures"):
+        assert sorted(p.name for p in (rep / d).iterdir()) == ["committed.txt"]
+    assert sorted(p.name for p in rep.iterdir()) == ["figures", "metrics", "tables"]
+
+
 def test_a_report_failing_half_way_leaves_the_old_tables_and_figures(tmp_path, monkeypatch):
     """The inputs are there but one is unreadable: the report fails after it began writing
     tables; the committed tables and figures are put back as they were."""
@@ -36,15 +53,8 @@ def test_a_report_failing_half_way_leaves_the_old_tables_and_figures(tmp_path, m
     for d in ("tables", "figures"):
         (tmp_path / "reports" / "default" / d).mkdir()
         (tmp_path / "reports" / "default" / d / "committed.txt").write_text("keep me")
-    for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
-              "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
-        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / f).write_text("not what it should be")
-    monkeypatch.chdir(tmp_path)
-    assert report.main(["--params", "params.yaml"]) == 1
-    for d in ("tables", "figures"):
-        assert sorted(p.name for p in (tmp_path / "reports" / "default" / d).iterdir()) == ["committed.txt"]
-    assert sorted(p.name for p in (tmp_path / "reports" / "default").iterdir()) == ["figures", "metrics", "tables"]
+    _unreadable_inputs(tmp_path)
+    _fails_and_keeps_the_committed_ones(tmp_path, monkeypatch)
 
 
 def test_after_a_killed_report_the_next_one_keeps_the_last_complete_tables(tmp_path, monkeypatch):
@@ -52,17 +62,11 @@ def test_after_a_killed_report_the_next_one_keeps_the_last_complete_tables(tmp_p
     place; a second report that fails too puts the complete ones back, not the partial ones."""
     shutil.copy(ROOT / "profiles/default.yaml", tmp_path / "params.yaml")
     shutil.copytree(ROOT / "reports/default/metrics", tmp_path / "reports/default/metrics")
+    rep = tmp_path / "reports" / "default"
     for d in ("tables", "figures"):
-        (tmp_path / "reports" / "default" / f".{d}.before-report").mkdir(parents=True)
-        (tmp_path / "reports" / "default" / f".{d}.before-report" / "committed.txt").write_text("keep me")
-        (tmp_path / "reports" / "default" / d).mkdir()
-        (tmp_path / "reports" / "default" / d / "partial.txt").write_text("half a report")
-    for f in ("data/mpeg4/synthetic-ucf/index.json", "runs/pretrain/pmsp_ctp/model.pt",
-              "runs/pretrain/pmsp/model.pt", "runs/pretrain/ctp/model.pt"):
-        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / f).write_text("not what it should be")
-    monkeypatch.chdir(tmp_path)
-    assert report.main(["--params", "params.yaml"]) == 1
-    for d in ("tables", "figures"):
-        assert sorted(p.name for p in (tmp_path / "reports" / "default" / d).iterdir()) == ["committed.txt"]
-    assert sorted(p.name for p in (tmp_path / "reports" / "default").iterdir()) == ["figures", "metrics", "tables"]
+        (rep / f".{d}.before-report").mkdir(parents=True)
+        (rep / f".{d}.before-report" / "committed.txt").write_text("keep me")
+        (rep / d).mkdir()
+        (rep / d / "partial.txt").write_text("half a report")
+    _unreadable_inputs(tmp_path)
+    _fails_and_keeps_the_committed_ones(tmp_path, monkeypatch)
