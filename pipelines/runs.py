@@ -136,6 +136,13 @@ def check_sections(p: dict, path: str | Path) -> dict:
     for name, run in p["finetune"]["runs"].items():
         check(f"{path}: finetune.runs.{name}", _mapping(f"{path}: finetune.runs.{name}", run),
               FINETUNE_RUN_SPEC)
+    for name, run in p["finetune"]["runs"].items():
+        init = run.get("init")
+        if run.get("seed") is not None and init in pre and run_seed(p, pre[init]) != run["seed"]:
+            raise ParamsError(f"{path}: finetune.runs.{name}.seed: {run['seed']} but it starts "
+                              f"from pretrain run {init!r} of seed {run_seed(p, pre[init])}; seed s "
+                              "of a pretrained cell starts from pretraining seed s (add a "
+                              "replicate_of run of that seed, or drop this seed)")
     if "profile" in p:
         prof = check(f"{path}: profile", _mapping(f"{path}: profile", p["profile"]), PROFILE_SPEC)
         for i, entry in enumerate(prof["sizes"]):

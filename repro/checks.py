@@ -14,15 +14,17 @@ PLATEAU_POINTS = 2.0
 
 def plateau(curve: list[dict], key: str = "acc") -> tuple[str, str]:
     """(verdict, evidence) for one finetuning run's training curve: the mean ``key`` of the
-    last quarter of its epochs minus that of the quarter before, "plateaued" when at most
-    `PLATEAU_POINTS` points; runs of fewer than 4 epochs cannot tell."""
+    last quarter of its epochs minus that of the quarter before, "plateaued" when within
+    +-`PLATEAU_POINTS` points ("still rising" above, "falling" below: a collapse is no
+    plateau); runs of fewer than 4 epochs cannot tell."""
     ys = [r[key] for r in curve if key in r]
     if len(ys) < 4:
         return "too few epochs", f"{len(ys)} epoch(s); a plateau needs >= 4 to be seen"
     q = len(ys) // 4
     last, before = ys[-q:], ys[-2 * q:-q]
     gain = 100 * (sum(last) / q - sum(before) / q)
-    verdict = "plateaued" if gain <= PLATEAU_POINTS else "still rising"
+    verdict = ("plateaued" if abs(gain) <= PLATEAU_POINTS else
+               "still rising" if gain > 0 else "falling")
     return verdict, f"{100 * ys[-1]:.1f}% at the end; {gain:+.1f} points over the last {q} epoch(s)"
 
 
@@ -62,8 +64,8 @@ def preconditions_markdown(res) -> str:
         rows.append(f"| {name} | {seed} | {ev} | **{v}** |")
     lines += ["", "## Finetuning: did training accuracy plateau?", "",
               f"Training accuracy (the epochs' running mean) of each finetuning run: "
-              f"**plateaued** when the last quarter of its epochs gained at most "
-              f"{PLATEAU_POINTS:g} points over the quarter before (curves: "
+              f"**plateaued** when the last quarter of its epochs is within "
+              f"+-{PLATEAU_POINTS:g} points of the quarter before (curves: "
               "figures/curves_finetune_*.png).", "",
               "| finetuning run | seed | training accuracy | check |", "|---|---|---|---|", *rows]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 
-from .stats import contrast_bootstrap, seeded_bootstrap, verdict
+from .checks import plateau
+from .stats import DECIDES, contrast_bootstrap, seeded_bootstrap, underpowered, verdict
 from .tables import dataset_label
 
 __all__ = ["claims", "claims_markdown"]
@@ -49,8 +50,29 @@ def _interval(r, videos="videos") -> str:
 def _fmt(r):
     if r is None:
         return "not run in this profile", "not tested"
+    wide = f"; wider than +-{100 * DECIDES:.0f} points" if underpowered(r) else ""
     return (f"A - B = {_interval(r, 'shared test videos')} "
-            f"(A {100 * r['a_acc']:.1f}%, B {100 * r['b_acc']:.1f}%)", verdict(r))
+            f"(A {100 * r['a_acc']:.1f}%, B {100 * r['b_acc']:.1f}%){wide}", verdict(r))
+
+
+def _training_failures(res, cells, datasets=None) -> list[str]:
+    """The failed "Did the training work?" checks behind a comparison: finetuning runs of the
+    compared cells whose training accuracy did not plateau, and pretraining runs they start
+    from whose pretext loss stayed at chance on held-out clips (`repro.checks`)."""
+    out = []
+    for model, init in cells:
+        for d in datasets or res.datasets:
+            for seed, r in res.runs(model, init, d).items():
+                v, _ = plateau(r.get("curve", []))
+                if v in ("still rising", "falling"):
+                    out.append(f"{r.get('run', model)} {v}")
+        if init != "scratch":
+            for name, cell in res.pre_cell.items():
+                held = (res.pre[name].get("heldout") or {}).get("tasks", {})
+                bad = [t for t, h in sorted(held.items()) if not h["left_chance"]]
+                if cell == init and bad:
+                    out.append(f"pretrain {name}: {', '.join(bad)} at chance on held-out clips")
+    return list(dict.fromkeys(out))
 
 
 def _all(verdicts):
@@ -60,7 +82,7 @@ def _all(verdicts):
     v = [x for x in verdicts if x != "not tested"]
     if not v:
         return "not tested"
-    if len(v) < len(verdicts) and all(x == "holds" for x in v):
+    if len(v) < len(verdicts) and all(x in ("holds", "absent") for x in v):
         return "inconclusive"
     if all(x == "holds" for x in v):
         return "holds"
@@ -93,7 +115,14 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
                                                  for p in parts], "verdict": verd, "how": how})
 
     def cmp_part(what, a, b, datasets=None):
-        text, v = _fmt(_cmp(res, a, b, datasets))
+        try:
+            text, v = _fmt(_cmp(res, a, b, datasets))
+        except ValueError as e:  # e.g. the two cells were trained with other seeds
+            return (what, f"cannot compare {a} with {b}: {e}", "not tested")
+        if v != "not tested":
+            fails = _training_failures(res, (a, b), datasets)
+            if fails:
+                text += f" [training checks failed: {'; '.join(fails)}]"
         return (what, text, v)
 
     sc = "scratch"
@@ -133,7 +162,8 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
            for k in ("ctp", "ctp_binary")}
     chance = {"ctp": math.log(4), "ctp_binary": math.log(2)}
     flat = [k for k in ("ctp", "ctp_binary") if k in res.pre
-            and min(r.get("ctp_loss", math.inf) for r in res.pre[k]["curve"]) > 0.99 * chance[k]]
+            and min((r.get("ctp_loss", math.inf) for r in res.pre[k]["curve"]),
+                    default=math.inf) > 0.99 * chance[k]]
     if flat:
         parts.append(("loss saturation", f"the CTP loss of {', '.join(flat)} never went 1% below "
                       "chance (ln 4, ln 2): the task was not learned at this budget, so which "
@@ -217,9 +247,10 @@ def claims_markdown(cl: list[dict], params: dict, settings: str = "",
              + ", ".join(dataset_label(d) for d in sorted({r['dataset'] for r in params['finetune']['runs'].values()}))
              + ".", "",
              how + "**holds** when its 95% interval lies above 0, **contradicted** below 0; an "
-             "interval around 0 is **absent** when it is at most +-5 points wide (the effect, if "
-             "any, is smaller than the interval's bounds at this scale) and **inconclusive** when "
-             "wider (too little power to tell); never by overlapping intervals. A claim with "
+             "interval around 0 is **absent** when it lies within +-5 points (any effect is "
+             "smaller than that at this scale) and **inconclusive** otherwise (too little power "
+             "to tell); never by overlapping intervals. A comparison whose runs failed a "
+             "training check below (a plateau, a pretext task at chance) says so beside it. A claim with "
              "several parts holds when all hold (**partly holds**: some hold, the others are "
              "decided against). " + seeding + "The built-in data stands in for the "
              "paper's datasets and the budgets are far below the paper's, so a verdict here is "

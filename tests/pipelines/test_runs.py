@@ -197,3 +197,13 @@ def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(t
     for ds, per_class, classes in (("synthetic-ucf", 4, 12), ("synthetic-hmdb", 3, 10)):
         n = round(per_class * p["fetch"]["datasets"][ds]["test_scale"]) * classes
         assert 1000 <= n <= 1100, (ds, n)
+
+
+def test_a_pretrained_finetuning_seed_must_be_its_pretraining_seed():
+    from pipelines.params import ParamsError
+
+    p = json.loads(json.dumps(PROFILES["smoke"]))
+    name = next(k for k, r in p["finetune"]["runs"].items() if r["init"] != "scratch")
+    p["finetune"]["runs"][name]["seed"] = 7
+    with pytest.raises(ParamsError, match=rf"finetune.runs.{name}.seed: 7 but it starts from"):
+        R.check_sections(p, "p.yaml")

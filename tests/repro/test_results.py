@@ -49,6 +49,8 @@ def test_plateau_and_the_preconditions_section(tmp_path):
     assert plateau(rising)[0] == "still rising" and "+20.0 points over the last 2" in plateau(rising)[1]
     assert plateau(flat)[0] == "plateaued"
     assert plateau(flat[:3])[0] == "too few epochs"
+    collapse = [{"acc": a} for a in (0.3, 0.5, 0.6, 0.7, 0.6, 0.4, 0.2, 0.1)]
+    assert plateau(collapse)[0] == "falling"
     held = {"dataset": "synthetic-ucf", "subset": "test", "tasks": {"ctp": {
         "n": 40, "loss": 1.2, "constant": 1.38, "uniform": 1.386, "margin": -0.18,
         "margin_ci95": [-0.3, -0.05], "left_chance": True, "acc": 0.5, "majority": 0.3}}}
@@ -59,3 +61,30 @@ def test_plateau_and_the_preconditions_section(tmp_path):
     md = preconditions_markdown(Results(_params(), tmp_path))
     assert "| ctp | ctp | 40 | 1.2000 | 1.3800 | 1.3860 | -0.1800 [-0.3000, -0.0500] | 50.0% (30.0%) | **left chance** |" in md
     assert "| a1 | 1 |" in md and md.count("| **plateaued** |") == 4
+
+
+def test_a_comparison_names_its_failed_training_checks_and_a_seed_mismatch_is_not_tested(tmp_path):
+    """claims(): a compared run whose training accuracy still rose, and the pretraining it
+    started from at chance on held-out clips, are named beside the comparison; cells trained
+    with other seeds give "not tested" with the reason, not a failed report."""
+    from repro.claims import claims
+
+    rising = [{"acc": a} for a in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+    vids = [[f"v{i}", 0, 0] for i in range(10)]
+    for name, seed in (("a0", 0), ("a1", 1), ("b0", 0), ("b1", 1)):
+        _write(tmp_path, "finetune", name, run=name, seed=seed, videos=vids, curve=rising)
+    held = {"dataset": "synthetic-ucf", "subset": "test", "tasks": {"ctp": {
+        "n": 40, "loss": 1.39, "constant": 1.38, "uniform": 1.386, "margin": 0.01,
+        "margin_ci95": [-0.02, 0.04], "left_chance": False, "acc": 0.25, "majority": 0.3}}}
+    _write(tmp_path, "pretrain", "ctp", curve=[], heldout=held)
+    _write(tmp_path, "pretrain", "ctp-s1", curve=[])
+    cl = claims(Results(_params(), tmp_path), None, None, None)
+    part = next(e for c in cl for e in c["evidence"] if e["what"] == "A = CTP pretraining, B = scratch")
+    assert "a0 still rising" in part["result"] and "pretrain ctp: ctp at chance" in part["result"]
+    assert part["verdict"] == "absent"  # identical predictions: a 0-wide interval at 0
+    _write(tmp_path, "finetune", "b1", run="b1", seed=2, videos=vids, curve=rising)
+    p = _params()
+    p["finetune"]["runs"]["b1"]["seed"] = 2
+    cl = claims(Results(p, tmp_path), None, None, None)
+    part = next(e for c in cl for e in c["evidence"] if e["what"] == "A = CTP pretraining, B = scratch")
+    assert part["verdict"] == "not tested" and "different seeds" in part["result"]

@@ -88,6 +88,10 @@ def test_seeded_bootstrap_pairs_seeds_and_widens_with_their_spread():
 def test_an_interval_around_zero_within_5_points_is_an_absent_effect():
     assert verdict({"ci": [-0.03, 0.04]}) == "absent"
     assert verdict({"ci": [-0.06, 0.05]}) == "inconclusive"
+    assert verdict({"ci": [-0.005, 0.094]}) == "inconclusive"  # narrow, yet allows 9.4 points
+    from repro.stats import underpowered
+
+    assert underpowered({"ci": [0.01, 0.20]}) and not underpowered({"ci": [0.01, 0.09]})
     assert verdict({"ci": [0.001, 0.3]}) == "holds"
     assert verdict({"ci": [-0.3, -0.001]}) == "contradicted"
 
@@ -116,3 +120,23 @@ def test_pilot_quantities_recover_a_known_design_and_carry_no_direction():
     assert half_width(q, 1000, 2) < half_width(q, 400, 2)
     with pytest.raises(ValueError, match="different videos"):
         pilot_quantities([a[0]], [{"x": 1}])
+
+
+def test_the_seed_term_is_not_halved_at_two_seeds():
+    """Two seeds whose differences disagree widely: the interval's seed part is scaled by
+    sqrt(2) (resampling 2 of 2 seeds keeps half their variance), so it is wider than the
+    unscaled two-way bootstrap's, centred on the same estimate."""
+    import numpy as np
+
+    from repro.stats import seeded_bootstrap
+
+    n = 2000
+    ids = [f"v{i}" for i in range(n)]
+    b = {v: int(i % 2 == 0) for i, v in enumerate(ids)}
+    hi = {v: int(i % 2 == 0 or i % 10 in (1, 3)) for i, v in enumerate(ids)}  # +0.2
+    lo = {v: int(i % 2 == 0 and i % 10 != 0) for i, v in enumerate(ids)}  # -0.1
+    r = seeded_bootstrap([(1, {0: hi, 1: lo}), (-1, {0: b, 1: b})], n=4000)
+    # the seed draw alone: mean of 2 draws from {0.2, -0.1}: 0.05 +- 0.15/sqrt(2) (sd 0.106);
+    # scaled by sqrt(2): sd 0.15, so the 95% interval reaches about 0.05 +- 0.15
+    assert r["diff"] == pytest.approx(0.05)
+    assert r["ci"][0] < -0.08 and r["ci"][1] > 0.18
