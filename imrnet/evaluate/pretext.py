@@ -100,10 +100,9 @@ def heldout_pretext(net, heads, dataset, *, batch_size: int = 8, workers: int = 
             ks = [k[lev] for lev in levs]
             const_clip = np.concatenate([_prior_nll(y, kk) for y, kk in zip(ys_l, ks)], 1).mean(1)
             ys, ps = np.concatenate(ys_l, 1), np.concatenate(ps_l, 1)
-            w = np.array([y.shape[1] for y in ys_l], np.float64)  # windows per level, as the loss
-            majority = float(np.average([np.bincount(y.ravel(), minlength=kk).max() / y.size
-                                         for y, kk in zip(ys_l, ks)], weights=w))
-            uniform = float(np.average([math.log(kk) for kk in ks], weights=w))
+            majority = float(np.mean([np.bincount(y.ravel(), minlength=kk).max() / y.size
+                                      for y, kk in zip(ys_l, ks)]))
+            uniform = float(np.mean([math.log(kk) for kk in ks]))
         else:
             ls = torch.cat(loss[name]).double().numpy()
             ys = torch.cat(labels[name]).numpy()

@@ -228,10 +228,10 @@ def heldout_records(cfg: dict):
     name = cfg["eval"].get("heldout")
     if name is None:
         try:
-            recs = load_index(d["root"], d["dataset"], subset=d["test_subset"], split=d["split"])
+            return d["dataset"], load_index(d["root"], d["dataset"], subset=d["test_subset"],
+                                            split=d["split"])
         except DatasetError:  # e.g. the built-in Kinetics stand-in has no test videos
             return None, None
-        return (d["dataset"], recs) if len(recs) >= 2 else (None, None)  # CTP needs a partner
     recs = load_index(d["root"], name, subset=d["test_subset"], split=d["split"])
     if len(recs) < 2:
         raise ValueError(f"eval.heldout: {name} has {len(recs)} {d['test_subset']} video(s); "
