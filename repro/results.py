@@ -11,7 +11,6 @@ from .stats import correctness
 __all__ = ["Results", "load_json", "read_jsonl"]
 
 
-
 def read_jsonl(path: str | Path) -> list[dict]:
     """The rows of a JSON-lines file such as a run's ``metrics.jsonl`` (blank lines skipped)."""
     return [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
