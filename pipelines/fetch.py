@@ -30,7 +30,7 @@ from imrnet.data.fetch import (FetchError, check_limits, download, extract_archi
                                safe_extract)
 from imrnet.data.records import DatasetError
 
-from .params import ParamsError, check, load_section
+from .params import NAME, ParamsError, check, load_section
 
 ADAPTERS = {"ucf101": ucf101, "hmdb51": hmdb51, "kinetics400": kinetics400}
 _ARCHIVE = {"url": ("str", True), "sha256": ("str", True), "archive": ("str", False)}
@@ -56,7 +56,7 @@ def load_params(path: str) -> dict:
         raise ParamsError(f"{path}: fetch.{e}") from None
     for name, entry in p["datasets"].items():
         where = f"{path}: fetch.datasets.{name}"
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        if not isinstance(name, str) or not re.fullmatch(NAME, name):
             raise ParamsError(f"{path}: fetch.datasets: {name!r} is not a dataset name (letters, "
                               "digits, '.', '_', '-'; one folder under fetch.root)")
         if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str) \
