@@ -15,7 +15,8 @@ import numba as nb
 import numpy as np
 
 __all__ = ["coviar_raw", "scatter_vectors", "coviar_motion", "accumulated_motion", "accumulate", "accumulated_out", "hpel_predict", "residual",
-           "half_motion"]
+           "half_motion",
+           "normalize_frames", "normalize_motion_into", "normalize_residual"]
 
 _JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 
@@ -203,3 +204,59 @@ def residual(cur, pred, res_out):
         for x in range(w):
             for c in range(3):
                 res_out[y, x, c] = np.int16(cur[y, x, c]) - np.int16(pred[y, x, c])
+
+
+# The model-input normalisation (`imrnet.codec.normalize`): float32 arithmetic in the order the
+# torch statement had it (correctly rounded single-precision operations, no FMA contraction),
+# so the outputs are the same bits; the source is read through any strides.
+
+@nb.njit(**_JIT)
+def normalize_frames(src, mean, std, out):
+    """I-frames uint8 [T, H, W, 3] (any strides) -> float32 [3, T, H, W]:
+    ``(x / 255 - mean[c]) / std[c]`` in float32, as `to_model_input` states it."""
+    for c in range(src.shape[3]):
+        mc, sc = mean[c], std[c]
+        for t in range(src.shape[0]):
+            for y in range(src.shape[1]):
+                for x in range(src.shape[2]):
+                    v = np.float32(src[t, y, x, c]) / np.float32(255.0)
+                    out[c, t, y, x] = (v - mc) / sc
+
+
+@nb.njit(**_JIT)
+def normalize_motion_into(m, mul, out):
+    """Motion float32 [T, P, H, W, 2] (any strides) -> float32 [2, T*P, H, W]:
+    ``clamp(x * mul + 128, 0, 255) / 255 - 0.5`` (NaN passes through, as torch's clamp)."""
+    t_, p_ = m.shape[0], m.shape[1]
+    for k in range(2):
+        for t in range(t_):
+            for p in range(p_):
+                f = t * p_ + p
+                for y in range(m.shape[2]):
+                    for x in range(m.shape[3]):
+                        v = np.float32(m[t, p, y, x, k]) * mul + np.float32(128.0)
+                        if v < np.float32(0.0):
+                            v = np.float32(0.0)
+                        elif v > np.float32(255.0):
+                            v = np.float32(255.0)
+                        out[k, f, y, x] = v / np.float32(255.0) - np.float32(0.5)
+
+
+@nb.njit(**_JIT)
+def normalize_residual(r, std, out):
+    """Residual int [T, P, H, W, 3] (any strides) -> float32 [3, T*P, H, W]:
+    ``(clamp(x + 128, 0, 255) / 255 - 0.5) / std[c]``."""
+    t_, p_ = r.shape[0], r.shape[1]
+    for c in range(3):
+        sc = std[c]
+        for t in range(t_):
+            for p in range(p_):
+                f = t * p_ + p
+                for y in range(r.shape[2]):
+                    for x in range(r.shape[3]):
+                        v = np.float32(r[t, p, y, x, c]) + np.float32(128.0)
+                        if v < np.float32(0.0):
+                            v = np.float32(0.0)
+                        elif v > np.float32(255.0):
+                            v = np.float32(255.0)
+                        out[c, f, y, x] = (v / np.float32(255.0) - np.float32(0.5)) / sc

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .kernels import normalize_frames, normalize_motion_into, normalize_residual
+
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "to_model_input", "motion_scale_for",
            "normalize_motion"]
 
@@ -38,15 +40,33 @@ def _field(clip, name):
     return clip[name] if isinstance(clip, dict) else getattr(clip, name)
 
 
+def _mean_std() -> tuple[np.ndarray, np.ndarray]:
+    # float32, rounded from the doubles as torch.tensor(IMAGENET_MEAN) rounds them
+    return np.array(IMAGENET_MEAN, dtype=np.float32), np.array(IMAGENET_STD, dtype=np.float32)
+
+
+def _numpy(a) -> np.ndarray:
+    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    if a.dtype.kind not in "uif" or a.dtype.itemsize > 8:
+        raise ValueError(f"expected a real-valued array, got dtype {a.dtype}")
+    return a
+
+
 def normalize_motion(motion, *, short_side: float,
                      motion_range: float = COVIAR_MOTION_RANGE) -> torch.Tensor:
     """Motion (or optical flow) float [T,P,H,W,2] in pixels -> float32 [2,T*P,H,W] in
-    [-0.5, 0.5], CoViAR's mapping with the range scaled to ``short_side``."""
-    motion = torch.as_tensor(np.asarray(motion))
-    t, p, h, w = motion.shape[:4]
+    [-0.5, 0.5], CoViAR's mapping with the range scaled to ``short_side``.
+
+    One pass (`imrnet.codec.kernels.normalize_motion_into`) in float32: ``clamp(x * 127.5 /
+    range + 128, 0, 255) / 255 - 0.5``, the input read through any strides."""
+    m = _numpy(motion)
+    if m.ndim != 5 or m.shape[-1] != 2:
+        raise ValueError(f"motion must be [T,P,H,W,2], got {tuple(m.shape)}")
+    t, p, h, w = m.shape[:4]
     rng = motion_scale_for(short_side, motion_range)
-    m = motion.reshape(t * p, h, w, 2).permute(3, 0, 1, 2).float()
-    return m.mul(127.5 / rng).add_(128.0).clamp_(0.0, 255.0).div_(255.0).sub_(0.5).contiguous()
+    out = torch.empty((2, t * p, h, w), dtype=torch.float32)
+    normalize_motion_into(m, np.float32(127.5 / rng), out.numpy())
+    return out
 
 
 def to_model_input(clip, *, short_side: float | None = None,
@@ -55,7 +75,8 @@ def to_model_input(clip, *, short_side: float | None = None,
 
     Args:
         clip: a `CompressedClip` or a dict with ``iframes`` uint8 [T,H,W,3], ``motion`` float
-            [T,P,H,W,2] (pixels) and ``residual`` int [T,P,H,W,3].
+            [T,P,H,W,2] (pixels) and ``residual`` int [T,P,H,W,3] (arrays of any strides,
+            e.g. crop views, or CPU tensors).
         short_side: short side of the frames the motion was measured on; default min(H, W)
             of the arrays (right for uncropped clips; a cropping pipeline passes the pre-crop
             value).
@@ -63,13 +84,16 @@ def to_model_input(clip, *, short_side: float | None = None,
 
     Returns:
         dict: ``iframes`` float32 [3,T,H,W], ``motion`` float32 [2,T*P,H,W] and ``residual``
-        float32 [3,T*P,H,W], P-frames flattened GOP-major (index g*P + p).
+        float32 [3,T*P,H,W], P-frames flattened GOP-major (index g*P + p). Each stream is
+        written in one pass (`imrnet.codec.kernels`), float32 arithmetic in this order:
+        ``(x / 255 - mean) / std``; motion as `normalize_motion`; ``(clamp(r + 128, 0, 255)
+        / 255 - 0.5) / std``.
     """
     if _field(clip, "residual") is None:
         raise ValueError("the clip has no residuals (read with with_residual=False)")
-    iframes = torch.as_tensor(np.asarray(_field(clip, "iframes")))
-    motion = torch.as_tensor(np.asarray(_field(clip, "motion")))
-    residual = torch.as_tensor(np.asarray(_field(clip, "residual")))
+    iframes = _numpy(_field(clip, "iframes"))
+    motion = _numpy(_field(clip, "motion"))
+    residual = _numpy(_field(clip, "residual"))
     if iframes.ndim != 4 or iframes.shape[-1] != 3:
         raise ValueError(f"iframes must be [T,H,W,3], got {tuple(iframes.shape)}")
     if motion.ndim != 5 or motion.shape[-1] != 2:
@@ -77,14 +101,14 @@ def to_model_input(clip, *, short_side: float | None = None,
     if residual.shape[:-1] != motion.shape[:-1] or residual.shape[-1] != 3:
         raise ValueError(f"residual must be [T,P,H,W,3] like motion, got {tuple(residual.shape)}")
     t, p, h, w = motion.shape[:4]
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1, 1)
+    mean, std = _mean_std()
 
-    i = iframes.permute(3, 0, 1, 2).float().div_(255.0).sub_(mean).div_(std)
+    i = torch.empty((3,) + iframes.shape[:3], dtype=torch.float32)
+    normalize_frames(iframes, mean, std, i.numpy())
 
     m = normalize_motion(motion, short_side=short_side if short_side is not None else min(h, w),
                          motion_range=motion_range)
 
-    r = residual.reshape(t * p, h, w, 3).permute(3, 0, 1, 2).float()
-    r = r.add(128.0).clamp_(0.0, 255.0).div_(255.0).sub_(0.5).div_(std)
-    return {"iframes": i.contiguous(), "motion": m.contiguous(), "residual": r.contiguous()}
+    r = torch.empty((3, t * p, h, w), dtype=torch.float32)
+    normalize_residual(residual, std, r.numpy())
+    return {"iframes": i, "motion": m, "residual": r}

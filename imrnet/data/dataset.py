@@ -129,9 +129,8 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         clip, c = self._read(rec.path, start)
         h, w = clip.iframes.shape[1:3]
         top, left, ch, cw = T.multiscale_crop_params(h, w, rng, self.scales)
-        c = T.resize(T.crop(c, top, left, ch, cw), self.crop_size, self.crop_size)
-        if rng.random() < 0.5 and self.flip:
-            c = T.hflip(c)
+        flip = rng.random() < 0.5 and self.flip
+        c = T.crop_resize(c, top, left, ch, cw, self.crop_size, self.crop_size, flip=flip)
         # the short side the motion values now correspond to (geometric mean of the factors)
         short = min(h, w) * float(np.sqrt(self.crop_size / ch * self.crop_size / cw))
         return c, short, start, clip.padded

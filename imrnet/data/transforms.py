@@ -22,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["crop", "resize", "hflip", "rot90", "multiscale_crop_params", "three_crops",
+from . import kernels
+
+__all__ = ["crop", "crop_resize", "resize", "hflip", "rot90", "multiscale_crop_params", "three_crops",
            "PAPER_SCALES"]
 
 STREAMS = ("iframes", "motion", "residual")
@@ -55,24 +57,37 @@ def _apply(clip, fn_frames, fn_motion):
     return out
 
 
-def crop(clip: dict, top: int, left: int, height: int, width: int) -> dict:
-    """Crop every stream to rows top:top+height, columns left:left+width."""
-    h, w = _hw(clip)
+def _check_box(h: int, w: int, top: int, left: int, height: int, width: int) -> None:
     if not (0 <= top and 0 <= left and height > 0 and width > 0 and top + height <= h
             and left + width <= w):
         raise ValueError(f"crop ({top}, {left}, {height}, {width}) outside a {h}x{w} clip")
+
+
+def crop(clip: dict, top: int, left: int, height: int, width: int) -> dict:
+    """Crop every stream to rows top:top+height, columns left:left+width.
+
+    The crops are views of the input arrays (no copy): the next step reads through them."""
+    _check_box(*_hw(clip), top, left, height, width)
     sl = (Ellipsis, slice(top, top + height), slice(left, left + width), slice(None))
-    return _apply(clip, lambda a: np.ascontiguousarray(a[sl]), lambda m: np.ascontiguousarray(m[sl]))
+    return _apply(clip, lambda a: a[sl], lambda m: m[sl])
 
 
-def _bilinear(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+def _bilinear(a: np.ndarray, out_h: int, out_w: int, flip: bool = False) -> np.ndarray:
+    """Bilinear resize of [..., H, W, C] (any positive strides: a crop view is read in place)
+    by torch, rounded back to the input's integer dtype, mirrored left-right if ``flip``."""
     lead, (h, w, c) = a.shape[:-3], a.shape[-3:]
-    t = torch.from_numpy(np.ascontiguousarray(a)).reshape(-1, h, w, c).permute(0, 3, 1, 2).float()
+    # a [T, P, h, w, C] crop view merges its leading axes without a copy; .float() of the
+    # permuted view is channels-last dense, the layout the contiguous input had (same kernel)
+    t = torch.from_numpy(a).reshape(-1, h, w, c).permute(0, 3, 1, 2).float()
     t = F.interpolate(t, size=(out_h, out_w), mode="bilinear", align_corners=False, antialias=False)
     t = t.permute(0, 2, 3, 1).round_()
     if a.dtype == np.uint8:
         t = t.clamp_(0, 255)
-    return t.to(torch.from_numpy(a[:0]).dtype).reshape(*lead, out_h, out_w, c).numpy()
+    src = t.numpy().reshape(*lead, out_h, out_w, c)
+    out = np.empty(src.shape, dtype=a.dtype)
+    # values are whole numbers in range: the cast is exact (torch's .to() gave the same)
+    np.copyto(out, src[..., ::-1, :] if flip else src, casting="unsafe")
+    return out
 
 
 def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
@@ -80,18 +95,48 @@ def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
     return np.minimum(((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64), n_in - 1)
 
 
+def _motion(m: np.ndarray, rows: np.ndarray, cols: np.ndarray, scale, negate_x: bool) -> np.ndarray:
+    if m.ndim != 5 or m.dtype != np.float32:  # not the reader's layout: NumPy, same arithmetic
+        out = m[..., rows, :, :][..., :, cols, :]
+        if scale is not None:
+            out = out * np.array(scale, dtype=np.float32)
+        return np.ascontiguousarray(out * np.array([-1.0, 1.0], dtype=np.float32) if negate_x else out)
+    out = np.empty(m.shape[:-3] + (len(rows), len(cols), 2), dtype=np.float32)
+    sx, sy = (np.float32(1.0), np.float32(1.0)) if scale is None else scale
+    kernels.gather_motion(m, rows, cols, sx, sy, scale is not None, negate_x, out)
+    return out
+
+
+def crop_resize(clip: dict, top: int, left: int, height: int, width: int, out_h: int,
+                out_w: int, flip: bool = False) -> dict:
+    """``hflip(resize(crop(clip, ...), out_h, out_w))`` (without the flip when ``flip`` is
+    False), the same bits, with each stream read once and written once: the crop is a view,
+    the motion's nearest-neighbour gather, value scaling and dx sign change are one kernel
+    (`kernels.gather_motion`), and the frames' flip happens in the cast back from the resize."""
+    _check_box(*_hw(clip), top, left, height, width)
+    same = (height, width) == (out_h, out_w)
+    rows = top + (np.arange(out_h) if same else _nearest_index(height, out_h))
+    cols = left + (np.arange(out_w) if same else _nearest_index(width, out_w))
+    if flip:
+        cols = np.ascontiguousarray(cols[::-1])
+    scale = None if same else (np.float32(out_w / width), np.float32(out_h / height))
+    sl = (Ellipsis, slice(top, top + height), slice(left, left + width), slice(None))
+
+    def frames(a):
+        v = a[sl]
+        if same:
+            return np.ascontiguousarray(v[..., ::-1, :] if flip else v)
+        return _bilinear(v, out_h, out_w, flip)
+
+    return _apply(clip, frames, lambda m: _motion(m, rows, cols, scale, flip))
+
+
 def resize(clip: dict, out_h: int, out_w: int) -> dict:
     """Resize every stream to (out_h, out_w); motion nearest-neighbour with scaled values."""
     h, w = _hw(clip)
     if (h, w) == (out_h, out_w):
         return dict(clip)
-    rows, cols = _nearest_index(h, out_h), _nearest_index(w, out_w)
-    scale = np.array([out_w / w, out_h / h], dtype=np.float32)
-
-    def motion(m):
-        return np.ascontiguousarray(m[..., rows, :, :][..., :, cols, :] * scale)
-
-    return _apply(clip, lambda a: _bilinear(a, out_h, out_w), motion)
+    return crop_resize(clip, 0, 0, h, w, out_h, out_w)
 
 
 def hflip(clip: dict) -> dict:
