@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["gather_motion"]
+__all__ = ["gather_motion", "round_cast"]
 
 _JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 
@@ -50,3 +50,20 @@ def gather_motion(m, rows, cols, sx, sy, scale, negate_x, out):
                         dx = dx * np.float32(-1.0)
                     out[t, p, i, j, 0] = dx
                     out[t, p, i, j, 1] = dy
+
+
+@nb.njit(**_JIT)
+def round_cast(src, clamp_lo, clamp_hi, clamp, out):
+    """``out = cast(clamp(round(src)))`` over contiguous arrays of one size: the resize's float
+    output back to the stream's integer dtype in one vectorised pass. ``np.rint`` rounds half
+    to even, as ``torch.round`` does; the clamp (the uint8 I-frames') comes after it."""
+    s = src.reshape(-1)
+    o = out.reshape(-1)
+    for i in range(s.shape[0]):
+        v = np.rint(s[i])
+        if clamp:
+            if v < clamp_lo:
+                v = clamp_lo
+            elif v > clamp_hi:
+                v = clamp_hi
+        o[i] = v

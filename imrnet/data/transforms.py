@@ -80,15 +80,12 @@ def _bilinear(a: np.ndarray, out_h: int, out_w: int, flip: bool = False) -> np.n
     # permuted view is channels-last dense, the layout the contiguous input had (same kernel)
     t = torch.from_numpy(a).reshape(-1, h, w, c).permute(0, 3, 1, 2).float()
     t = F.interpolate(t, size=(out_h, out_w), mode="bilinear", align_corners=False, antialias=False)
-    t = t.permute(0, 2, 3, 1).round_()
-    if a.dtype == np.uint8:
-        t = t.clamp_(0, 255)
-    src = t.numpy().reshape(*lead, out_h, out_w, c)
-    out = np.empty(src.shape, dtype=a.dtype)
-    # values are whole numbers in range: the cast is exact (torch's .to() gave the same)
-    np.copyto(out, src[..., ::-1, :] if flip else src, casting="unsafe")
-    return out
-
+    src = t.permute(0, 2, 3, 1).numpy()  # [N, out_h, out_w, C], contiguous (channels-last)
+    out = np.empty((*lead, out_h, out_w, c), dtype=a.dtype)
+    # round half to even (torch.round), clamp uint8 to 0..255, cast (exact: whole numbers in
+    # range) in one pass; the flip is a reversed view (a reversed write would not vectorise)
+    kernels.round_cast(src, np.float32(0.0), np.float32(255.0), a.dtype == np.uint8, out)
+    return out[..., ::-1, :] if flip else out
 
 def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
     # the source pixel whose centre is nearest each output pixel's centre
@@ -110,9 +107,14 @@ def _motion(m: np.ndarray, rows: np.ndarray, cols: np.ndarray, scale, negate_x: 
 def crop_resize(clip: dict, top: int, left: int, height: int, width: int, out_h: int,
                 out_w: int, flip: bool = False) -> dict:
     """``hflip(resize(crop(clip, ...), out_h, out_w))`` (without the flip when ``flip`` is
-    False), the same bits, with each stream read once and written once: the crop is a view,
+    False), the same values, with each stream read once and written once: the crop is a view,
     the motion's nearest-neighbour gather, value scaling and dx sign change are one kernel
-    (`kernels.gather_motion`), and the frames' flip happens in the cast back from the resize."""
+    (`kernels.gather_motion`), the frames' resize is torch's bilinear read from the view and
+    cast back in one pass (`kernels.round_cast`).
+
+    The I-frames and residuals may come back as views: of the input when no resize is needed,
+    mirrored (negative column stride) when flipped. Read them, do not write into them;
+    `np.ascontiguousarray` where a caller needs a plain array."""
     _check_box(*_hw(clip), top, left, height, width)
     same = (height, width) == (out_h, out_w)
     rows = top + (np.arange(out_h) if same else _nearest_index(height, out_h))
@@ -125,7 +127,7 @@ def crop_resize(clip: dict, top: int, left: int, height: int, width: int, out_h:
     def frames(a):
         v = a[sl]
         if same:
-            return np.ascontiguousarray(v[..., ::-1, :] if flip else v)
+            return v[..., ::-1, :] if flip else v
         return _bilinear(v, out_h, out_w, flip)
 
     return _apply(clip, frames, lambda m: _motion(m, rows, cols, scale, flip))

@@ -53,30 +53,51 @@ def cell_edges(size: int, s: int) -> np.ndarray:
     return np.floor(np.linspace(0, size, s + 1)).astype(np.int64)
 
 
-@nb.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
-def gop_motion_sums(m, out):
-    """``out[t, y, x, k] = sum over p of m[t, p, y, x, k]`` in float64, p ascending (any
-    strides)."""
-    out[:] = 0.0
+_JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
+
+
+@nb.njit(**_JIT)
+def _gop_gradients(m, gx, gy):
+    """``gx[t] = Gx * sum_p m[t, p, ..., 0]``, ``gy[t] = Gy * sum_p m[t, p, ..., 1]`` (3x3
+    Prewitt correlation, Gx = [[-1, 0, 1]] in each of 3 rows, Gy its transpose; a convolution
+    would only flip both signs, which the window sum and magnitude do not see; borders
+    reflected about the edge pixel), float64, from motion of any strides.
+
+    Prewitt is linear, so this is the per-GOP sum of each P-frame's gradients; with the
+    reader's motion every sum here is exact in float64, whatever its order."""
+    h, w = m.shape[2], m.shape[3]
+    s = np.empty((h, w, 2), dtype=np.float64)
     for t in range(m.shape[0]):
+        s[:] = 0.0
         for p in range(m.shape[1]):
-            for y in range(m.shape[2]):
-                for x in range(m.shape[3]):
-                    out[t, y, x, 0] += np.float64(m[t, p, y, x, 0])
-                    out[t, y, x, 1] += np.float64(m[t, p, y, x, 1])
+            for y in range(h):
+                for x in range(w):
+                    s[y, x, 0] += np.float64(m[t, p, y, x, 0])
+                    s[y, x, 1] += np.float64(m[t, p, y, x, 1])
+        for y in range(h):
+            y0 = y - 1 if y > 0 else 1
+            y2 = y + 1 if y < h - 1 else h - 2
+            for x in range(w):
+                x0 = x - 1 if x > 0 else 1
+                x2 = x + 1 if x < w - 1 else w - 2
+                gx[t, y, x] = (s[y0, x2, 0] + s[y, x2, 0] + s[y2, x2, 0]) - (s[y0, x0, 0] + s[y, x0, 0] + s[y2, x0, 0])
+                gy[t, y, x] = (s[y2, x0, 1] + s[y2, x, 1] + s[y2, x2, 1]) - (s[y0, x0, 1] + s[y0, x, 1] + s[y0, x2, 1])
 
 
-def _prewitt(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gx * motion_x and Gy * motion_y over the last two spatial axes of [..., H, W, 2]."""
-    mx = np.pad(motion[..., 0], [(0, 0)] * (motion.ndim - 3) + [(1, 1), (1, 1)], mode="reflect")
-    my = np.pad(motion[..., 1], [(0, 0)] * (motion.ndim - 3) + [(1, 1), (1, 1)], mode="reflect")
-    # Gx = [[-1, 0, 1]] * 3 rows (x derivative); Gy its transpose. Correlation; a convolution
-    # would only flip both signs, which the window sum and magnitude do not see.
-    rows = mx[..., :-2, :] + mx[..., 1:-1, :] + mx[..., 2:, :]
-    dx = rows[..., 2:] - rows[..., :-2]
-    cols = my[..., :, :-2] + my[..., :, 1:-1] + my[..., :, 2:]
-    dy = cols[..., 2:, :] - cols[..., :-2, :]
-    return dx, dy
+@nb.njit(**_JIT)
+def _window_magnitudes(gx, gy, t, out):
+    """``out[q] = sqrt(sx**2 + sy**2)`` with ``sx = sum of gx over GOPs q .. q + T - t``
+    (likewise sy): the magnitude map of each of the ``t`` windows."""
+    n = gx.shape[0] - t + 1
+    for q in range(t):
+        for y in range(gx.shape[1]):
+            for x in range(gx.shape[2]):
+                sx = 0.0
+                sy = 0.0
+                for g in range(q, q + n):
+                    sx += gx[g, y, x]
+                    sy += gy[g, y, x]
+                out[q, y, x] = np.sqrt(sx * sx + sy * sy)
 
 
 def pmsp_labels(motion, *, grids=PMSP_GRIDS, scales=None) -> dict[tuple[int, int], np.ndarray]:
@@ -105,19 +126,17 @@ def pmsp_labels(motion, *, grids=PMSP_GRIDS, scales=None) -> dict[tuple[int, int
     bad = [t for t in scales if not 1 <= t <= T]
     if bad:
         raise ValueError(f"pmsp_labels: temporal scales {bad} need 1 <= t <= T = {T}")
-    # Prewitt is linear: filter each GOP's summed motion once rather than every P-frame. The
-    # reader's motion (float32 whole or half pixels times one scale per axis) sums without
-    # rounding in float64, so the per-GOP gradient sums are the same bits either way; for
-    # arbitrary floats they agree up to rounding (tests/data/test_fast_path.py).
-    sums = np.empty((T, H, W, 2), dtype=np.float64)
-    gop_motion_sums(m, sums)
-    gx, gy = _prewitt(sums)  # per-GOP sums [T, H, W]
+    # Prewitt is linear: each GOP's summed motion is filtered once rather than every P-frame.
+    # The reader's motion (float32 whole or half pixels times one scale per axis) sums without
+    # rounding in float64, so the per-GOP and per-window gradient sums are the bits of the
+    # per-frame statement (each P-frame filtered, then summed); for arbitrary floats they agree up to rounding
+    # (tests/data/test_fast_path.py).
+    gx, gy = np.empty((T, H, W)), np.empty((T, H, W))
+    _gop_gradients(m, gx, gy)
     out = {}
     for t in scales:
-        L = T - t + 1  # GOPs per window
-        sx = np.stack([gx[q:q + L].sum(axis=0) for q in range(t)])
-        sy = np.stack([gy[q:q + L].sum(axis=0) for q in range(t)])
-        mag = np.sqrt(sx * sx + sy * sy)  # [t, H, W]
+        mag = np.empty((t, H, W))  # [t, H, W], window q covers GOPs q .. q + T - t
+        _window_magnitudes(gx, gy, t, mag)
         for s in grids:
             ey, ex = cell_edges(H, s), cell_edges(W, s)
             cells = np.add.reduceat(np.add.reduceat(mag, ey[:-1], axis=1), ex[:-1], axis=2)
