@@ -19,6 +19,7 @@ from ..seeding import sample_rng
 
 from ..codec import probe_mpeg4, read_compressed, to_model_input
 from ..codec.normalize import normalize_motion
+from .batch_side import DeferredFrames
 from ..pretext.pmsp import pmsp_labels
 from . import transforms as T
 from .flow import flow_path, load_flow
@@ -45,6 +46,11 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         pmsp_pframes: "sampled" (default, what the tables use): the labels see the sampled
             P-frames the model sees; "all": Algorithm 1's every P-frame of each GOP (read at
             stride 1, geometry applied, labels taken, then the model's P-frames subsampled).
+        augment_on: "worker" (default: the sample is model-ready) or "device" (training only:
+            the I-frames and residuals come back cropped, not resized, as ``deferred``, a
+            `imrnet.data.batch_side.DeferredFrames`, for `imrnet.data.batch_side.finish_batch`
+            to resize, flip and normalise per batch on the training device; same bits on CPU).
+            Not with pretext tasks that transform the clip (CTP, rotation, arrow of time).
         flip: random horizontal flip in training (the paper's). Turn it off where direction
             is the class: the built-in sets' move_left / move_right and spin_cw / spin_ccw are
             mirror images of each other, so a flip would swap their labels.
@@ -62,7 +68,7 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                  scales=T.PAPER_SCALES, mc: str = "coviar", representation: str = "raw",
                  seed: int = 0, test_clips: int = 1, pmsp: bool = True,
                  pmsp_pframes: str = "sampled", with_flow: bool = False, flip: bool = True,
-                 pretext=None):
+                 pretext=None, augment_on: str = "worker"):
         self.records = list(records)
         self.train, self.num_gops, self.stride = train, num_gops, pframe_stride
         self.crop_size, self.resize_short, self.scales = crop_size, resize_short, tuple(scales)
@@ -75,6 +81,14 @@ class CompressedClipDataset(torch.utils.data.Dataset):
             raise ValueError(f"pmsp_pframes must be 'sampled' or 'all', got {pmsp_pframes!r}")
         self.pmsp, self.pmsp_pframes = bool(pmsp), pmsp_pframes
         self.with_flow, self.flip, self.pretext = bool(with_flow), bool(flip), pretext
+        if augment_on not in ("worker", "device"):
+            raise ValueError(f"augment_on must be 'worker' or 'device', got {augment_on!r}")
+        moving = [t for t in getattr(pretext, "tasks", ()) if t not in ("pmsp", "supervised")]
+        if augment_on == "device" and (moving or not train):
+            raise ValueError("augment_on='device' is for training samples whose clip no pretext "
+                             "task transforms" + (f" (tasks {moving} do)" if moving else
+                                                  " (testing samples are always finished here)"))
+        self.augment_on = augment_on
         self._gops: dict[str, int] = {}
 
     def set_epoch(self, epoch: int) -> None:
@@ -130,7 +144,15 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         h, w = clip.iframes.shape[1:3]
         top, left, ch, cw = T.multiscale_crop_params(h, w, rng, self.scales)
         flip = rng.random() < 0.5 and self.flip
-        c = T.crop_resize(c, top, left, ch, cw, self.crop_size, self.crop_size, flip=flip)
+        size = self.crop_size
+        if self.augment_on == "device":  # motion (and flow) now, the frames on the device
+            sl = (Ellipsis, slice(top, top + ch), slice(left, left + cw), slice(None))
+            moving = {k: c[k] for k in ("motion", "flow") if k in c}
+            c = dict(T.crop_resize(moving, top, left, ch, cw, size, size, flip=flip),
+                     iframes=np.ascontiguousarray(c["iframes"][sl]),
+                     residual=np.ascontiguousarray(c["residual"][sl]), deferred=((size, size), flip))
+        else:
+            c = T.crop_resize(c, top, left, ch, cw, size, size, flip=flip)
         # the short side the motion values now correspond to (geometric mean of the factors)
         short = min(h, w) * float(np.sqrt(self.crop_size / ch * self.crop_size / cw))
         return c, short, start, clip.padded
@@ -154,7 +176,15 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                             for key, v in pc.items()}
                 c, targets = self.pretext(c, rng, index, len(self.records), partner)
             c, pmsp = self._labels(c)
-            x = self._model_input(c, short)
+            if "deferred" in c:
+                (size, flip) = c["deferred"]
+                x = {"motion": normalize_motion(c["motion"], short_side=short),
+                     "deferred": DeferredFrames(c["iframes"], np.ascontiguousarray(c["residual"]),
+                                                size, flip)}
+                if self.with_flow:
+                    x["flow"] = normalize_motion(c["flow"], short_side=short)
+            else:
+                x = self._model_input(c, short)
             if self.pretext is not None:
                 x.update({k: torch.tensor(v, dtype=torch.long) for k, v in targets.items()})
         else:

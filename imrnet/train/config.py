@@ -19,7 +19,9 @@ DEFAULTS = {
     "data": {"root": "data/mpeg4", "dataset": "synthetic-kinetics", "subset": "train", "split": 1,
              "test_subset": "test", "crop": 64, "num_gops": 5, "pframe_stride": 2,
              "flip": False, "pmsp_pframes": "sampled", "workers": 0, "max_videos": None,
-             "test_clips": 1, "resize_short": None},
+             "test_clips": 1, "resize_short": None,
+             "augment_on": "worker"},  # worker | device | auto (device on CUDA): where the
+                                       # frames' resize/flip/normalisation run (data.batch_side)
     "arch": "imrnet",              # imrnet | coviar | imrnet_flow (model: that builder's args)
     "model": {"depth": 18, "i_width": 16, "p_width_ratio": 1 / 16, "connection": "bidirectional",
               "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0,
@@ -54,7 +56,8 @@ NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
 # keys added after runs were made: hashed only when set away from this value, which gives the
 # behaviour those runs had (so their hashes, and a resume of them, stay valid)
 NEUTRAL = {("optim", "name"): "sgd", ("optim", "head_lr_mult"): 1.0, ("pmsp_reduction",): "sum",
-           ("model", "p_min_width"): 1, ("eval", "heldout"): None}
+           ("model", "p_min_width"): 1, ("eval", "heldout"): None,
+           ("data", "augment_on"): "worker"}
 
 
 def _merge(base: dict, over: dict, path=()) -> dict:
@@ -146,7 +149,7 @@ _KINDS = [
     (("data", "resize_short"), "int>=1?"), (("resume",), "bool"), (("progress",), "bool"),
     (("bf16_cuda",), "bool"), (("out",), "str"), (("optim", "name"), ("sgd", "adam")),
     (("optim", "head_lr_mult"), "number>0"), (("pmsp_reduction",), ("sum", "mean")),
-    (("eval", "heldout"), "str?"),
+    (("eval", "heldout"), "str?"), (("data", "augment_on"), ("worker", "device", "auto")),
 ]
 _MODEL_KINDS = {
     "imrnet": {"depth": (18, 50), "i_width": "int>=1", "p_width_ratio": "number>0",

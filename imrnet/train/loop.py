@@ -32,6 +32,7 @@ from torch import nn
 from ..paths import write_bytes_atomic
 from ..seeding import environment, seed_everything
 
+from ..data.batch_side import finish_batch
 from ..data.dataset import CompressedClipDataset, collate_clips
 from ..data.extract import DatasetError, index_gop_size, load_index
 from ..data.transforms import PAPER_SCALES
@@ -247,6 +248,10 @@ def _run(cfg: dict, mode: str) -> dict:
         raise ValueError("tasks: pretraining needs at least one task (pmsp, ctp, ctp_binary, "
                          "rotation, arrow_of_time, supervised); got []")
     d = cfg["data"]  # a missing or damaged index: an error naming it before anything is written
+    moving = [t for t in cfg["tasks"] if t not in ("pmsp", "supervised")] if mode == "pretrain" else []
+    if d["augment_on"] == "device" and moving:  # before anything is written
+        raise ValueError(f"data.augment_on='device' is for clips no pretext task transforms "
+                         f"(tasks {moving} do): use 'worker' or 'auto'")
     load_index(d["root"], d["dataset"], subset=d["subset"], split=d["split"])
     checked = [t for t in cfg["tasks"] if t != "supervised"] if mode == "pretrain" else []
     held = heldout_records(cfg) if checked else (None, None)
@@ -279,10 +284,15 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
         raise ValueError("the flow baseline is finetuned from scratch only (no pretext tasks)")
     if "pmsp" in tasks and cfg["arch"] != "imrnet":
         raise ValueError(f"PMSP needs IMRNet's feature maps; arch {cfg['arch']!r} has none")
+    augment_on = d["augment_on"]
+    if augment_on == "auto":  # the frames' resize on the GPU when there is one and may
+        moving = [t for t in tasks if t not in ("pmsp", "supervised")]
+        augment_on = "device" if info.device.type == "cuda" and not moving else "worker"
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
                                pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"], with_flow=flow,
-                               pretext=Pretext(tasks, num_gops=T) if tasks else None)
+                               pretext=Pretext(tasks, num_gops=T) if tasks else None,
+                               augment_on=augment_on)
     torch.manual_seed(int(cfg["seed"]))
     net = build_network(cfg["arch"], m, frames=(T, T * n_p),
                         num_classes=num_classes if mode == "finetune" else None)
@@ -353,6 +363,7 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
         ddp.train()
         lr_used = opt.param_groups[0]["lr"]
         for batch in bar:
+            batch = finish_batch(batch, info.device)  # augment_on="device": frames resized here
             lr_used = opt.param_groups[0]["lr"]
             opt.zero_grad(set_to_none=True)
             for r in range(micro):

@@ -102,6 +102,21 @@ def test_same_metrics_with_0_and_2_workers(tiny_data, tmp_path):
     assert (tmp_path / "p0" / "metrics.jsonl").read_bytes() == (tmp_path / "p2" / "metrics.jsonl").read_bytes()
 
 
+def test_same_metrics_with_the_frames_augmented_on_the_device(tiny_data, tmp_path):
+    # augment_on="device" (batch-side resize/flip/normalisation) on CPU: the same run, bit for
+    # bit, as the per-sample path; flips and multi-scale crops on
+    over = dict(tasks=[], optim={"epochs": 1})
+    a = finetune(_cfg(tiny_data, tmp_path / "w", data={"flip": True}, **over))
+    b = finetune(_cfg(tiny_data, tmp_path / "d", data={"flip": True, "augment_on": "device"}, **over))
+    assert (tmp_path / "w" / "metrics.jsonl").read_bytes() == (tmp_path / "d" / "metrics.jsonl").read_bytes()
+    assert a["test"] == b["test"]
+    wa, wb = _weights(tmp_path / "w" / "model.pt"), _weights(tmp_path / "d" / "model.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    with pytest.raises(ValueError, match="tasks \\['ctp'\\] do"):
+        pretrain(_cfg(tiny_data, tmp_path / "p", data={"augment_on": "device"}))
+    assert not (tmp_path / "p").exists()  # refused before the first write
+
+
 def _run_cli(cfg: dict, path: Path, *launcher) -> subprocess.Popen:
     path.write_text(yaml.safe_dump(cfg))
     return subprocess.Popen([sys.executable, *launcher, "-m", "imrnet.train", "pretrain",

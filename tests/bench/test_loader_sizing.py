@@ -1,0 +1,120 @@
+"""How many loader cores one GPU needs at the paper's sizes.    make bench
+
+Measured here, in one run:
+
+* the loader's clips/s per core: `CompressedClipDataset` training samples at crop 224 (clips
+  re-encoded at short side 256, 5 GOPs, PMSP labels) in one process with one torch thread, as
+  a DataLoader worker runs them: the per-sample path (``augment_on="worker"``) and the
+  worker's share of batch-side augmentation (``augment_on="device"``), plus the CPU cost of
+  `finish_batch` itself;
+* the model's clips/s for forward + backward + SGD step on this CPU at the paper's sizes
+  (IMRNet-R18 and R50, I width 64, 224x224, batch 2);
+* the model's forward FLOPs (fvcore, 1 MAC = 1).
+
+No GPU here, so the GPU's clips/s is an estimate, labelled as one: training FLOPs per clip taken
+as 3x the forward's (forward + two backward products), in true FLOPs (2 per MAC), at an assumed
+30% of the H200's dense BF16 peak (989 TFLOP/s). Cores per GPU = GPU clips/s / loader clips/s
+per core. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from imrnet.data import CompressedClipDataset, VideoRecord, collate_clips, synthetic
+from imrnet.data.batch_side import finish_batch
+from imrnet.data.extract import extract
+from imrnet.models import build_imrnet
+from imrnet.pretext import Pretext
+from imrnet.profile import count_flops
+
+H200_BF16_DENSE = 989e12  # FLOP/s, NVIDIA's datasheet (dense, no sparsity)
+UTILISATION = 0.30        # assumed; thin 3D convolutions rarely reach more
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    d = tmp_path_factory.mktemp("loadersizing")
+    synthetic.generate("synthetic-ucf", d / "raw", seed=0, width=128, height=96, frames=60, scale=0.17)
+    extract("synthetic-ucf", d / "raw", d / "mp4", progress=False,
+            encode={"short_side": 256, "gop_size": 12, "quality": 1})
+    return [VideoRecord(str(p), i % 12, "c", p.stem)
+            for i, p in enumerate(sorted((d / "mp4" / "synthetic-ucf").rglob("*.mp4")))][:12]
+
+
+def _per_core(ds, n_epochs=2) -> tuple[float, list]:
+    """Samples per second in this process (one core), and the last epoch's samples."""
+    ds.set_epoch(99)
+    ds[0]  # compile kernels
+    t, n, samples = time.perf_counter(), 0, []
+    for e in range(n_epochs):
+        ds.set_epoch(e)
+        samples = [ds[i] for i in range(len(ds))]
+        n += len(samples)
+    return n / (time.perf_counter() - t), samples
+
+
+def _model_rate(depth: int, steps: int = 2, batch: int = 2) -> float:
+    torch.manual_seed(0)
+    net = build_imrnet(depth=depth, i_width=64, res5_stride=2, num_classes=101)
+    x = (torch.randn(batch, 3, 5, 224, 224), torch.randn(batch, 2, 25, 224, 224),
+         torch.randn(batch, 3, 25, 224, 224))
+    y = torch.randint(0, 101, (batch,))
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(net(*x)["logits"], y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - t)
+
+
+def test_loader_cores_per_gpu(benchmark, records):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a DataLoader worker's setting
+    try:
+        kw = dict(train=True, crop_size=224, flip=True, pretext=Pretext(["pmsp"]))
+        worker, _ = _per_core(CompressedClipDataset(records, **kw))
+        device, samples = _per_core(CompressedClipDataset(records, augment_on="device", **kw))
+        batch = collate_clips(samples[:8])
+        finish_batch(batch)
+        t = time.perf_counter()
+        for _ in range(3):
+            finish_batch(batch)
+        finish_cpu = 3 * 8 / (time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(threads)
+    rows = []
+    for depth in (18, 50):
+        net = build_imrnet(depth=depth, i_width=64, res5_stride=2, num_classes=101)
+        flops = count_flops(net, (torch.zeros(1, 3, 5, 224, 224), torch.zeros(1, 2, 25, 224, 224),
+                                  torch.zeros(1, 3, 25, 224, 224))).total
+        cpu = _model_rate(depth)
+        gpu = H200_BF16_DENSE * UTILISATION / (3 * 2 * flops)  # estimate (see the docstring)
+        rows.append((depth, flops, cpu, gpu))
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    print(f"\nloader, crop 224 + PMSP, one core: per-sample path {worker:.1f} clips/s; worker share "
+          f"of batch-side augmentation {device:.1f} clips/s (finish_batch on this CPU: "
+          f"{finish_cpu:.1f} clips/s)")
+    print(f"{'model':12s} {'GFLOPs fwd':>10s} {'CPU clips/s':>12s} {'H200 clips/s (est.)':>20s} "
+          f"{'cores/GPU per-sample':>21s} {'cores/GPU batch-side':>21s}")
+    for depth, flops, cpu, gpu in rows:
+        print(f"IMRNet-R{depth:<4d} {flops / 1e9:10.2f} {cpu:12.2f} {gpu:20.0f} "
+              f"{gpu / worker:21.0f} {gpu / device:21.0f}")
+        benchmark.extra_info.update({
+            f"r{depth}_gflops": round(flops / 1e9, 2), f"r{depth}_cpu_clips_per_s": round(cpu, 3),
+            f"r{depth}_h200_clips_per_s_estimate": round(gpu), f"r{depth}_cores_per_gpu_worker": round(gpu / worker),
+            f"r{depth}_cores_per_gpu_device": round(gpu / device)})
+    benchmark.extra_info.update({"loader_clips_per_s_per_core": round(worker, 2),
+                                 "loader_device_aug_clips_per_s_per_core": round(device, 2),
+                                 "finish_batch_cpu_clips_per_s": round(finish_cpu, 2)})
+    assert worker > 0 and device > 0 and all(r[2] > 0 for r in rows)
