@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.dataset import collate_clips
+from .classify import bootstrap_interval
 
 __all__ = ["heldout_pretext"]
 
@@ -26,13 +27,6 @@ def _prior_nll(labels: np.ndarray, k: int) -> np.ndarray:
     """-log of each label's frequency among ``labels`` (the best constant prediction's loss)."""
     freq = np.bincount(labels.ravel(), minlength=k) / labels.size
     return -np.log(freq[labels])
-
-
-def _interval(x: np.ndarray, *, n: int, seed: int, level: float = 0.95) -> list[float]:
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, (n, x.size))].mean(1)
-    a = (1 - level) / 2
-    return [float(np.quantile(means, a)), float(np.quantile(means, 1 - a))]
 
 
 @torch.no_grad()
@@ -100,9 +94,11 @@ def heldout_pretext(net, heads, dataset, *, batch_size: int = 8, workers: int = 
             ks = [k[lev] for lev in levs]
             const_clip = np.concatenate([_prior_nll(y, kk) for y, kk in zip(ys_l, ks)], 1).mean(1)
             ys, ps = np.concatenate(ys_l, 1), np.concatenate(ps_l, 1)
-            majority = float(np.mean([np.bincount(y.ravel(), minlength=kk).max() / y.size
-                                      for y, kk in zip(ys_l, ks)]))
-            uniform = float(np.mean([math.log(kk) for kk in ks]))
+            # levels weighted by their windows, as the loss and the constant are
+            windows = [y.shape[1] for y in ys_l]
+            majority = float(np.average([np.bincount(y.ravel(), minlength=kk).max() / y.size
+                                         for y, kk in zip(ys_l, ks)], weights=windows))
+            uniform = float(np.average([math.log(kk) for kk in ks], weights=windows))
         else:
             ls = torch.cat(loss[name]).double().numpy()
             ys = torch.cat(labels[name]).numpy()
@@ -111,7 +107,8 @@ def heldout_pretext(net, heads, dataset, *, batch_size: int = 8, workers: int = 
             majority = float(np.bincount(ys[:, 0], minlength=k).max() / ys.shape[0])
             uniform = math.log(k)
         margin = ls - const_clip
-        ci = _interval(margin, n=bootstrap, seed=seed) if bootstrap else [float("nan")] * 2
+        ci = (list(bootstrap_interval(margin, n=bootstrap, seed=seed)) if bootstrap
+              else [float("nan")] * 2)
         res[name] = {"loss": float(ls.mean()), "constant": float(const_clip.mean()),
                      "uniform": uniform, "margin": float(margin.mean()), "margin_ci95": ci,
                      "left_chance": bool(ci[1] < 0), "acc": float((ps == ys).mean()),

@@ -223,16 +223,19 @@ def _cut_log(path: Path, epochs: int) -> None:
 
 def heldout_records(cfg: dict):
     """(dataset, videos) of the held-out pretext check (`imrnet.evaluate.pretext`): the test
-    subset of ``eval.heldout`` (an error naming the index when it lacks one), else of the
-    pretraining dataset when it has one; (None, None) when there is none."""
+    subset of ``eval.heldout`` (an error naming the index when it lacks one, or when it holds
+    fewer than 2 videos), else of the pretraining dataset when it has at least 2; (None, None)
+    when there is none."""
     d = cfg["data"]
     name = cfg["eval"].get("heldout")
     if name is None:
         try:
-            return d["dataset"], load_index(d["root"], d["dataset"], subset=d["test_subset"],
-                                            split=d["split"])
+            recs = load_index(d["root"], d["dataset"], subset=d["test_subset"], split=d["split"])
         except DatasetError:  # e.g. the built-in Kinetics stand-in has no test videos
             return None, None
+        # CTP's RANDOM needs a partner: with one test video the check would fail only after
+        # model.pt is written
+        return (d["dataset"], recs) if len(recs) >= 2 else (None, None)
     recs = load_index(d["root"], name, subset=d["test_subset"], split=d["split"])
     if len(recs) < 2:
         raise ValueError(f"eval.heldout: {name} has {len(recs)} {d['test_subset']} video(s); "

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -61,6 +62,8 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
         assert v["margin_ci95"][0] <= v["margin"] <= v["margin_ci95"][1]
         assert v["left_chance"] == (v["margin_ci95"][1] < 0) and 0 <= v["acc"] <= 1
     assert h["tasks"]["ctp"]["uniform"] == pytest.approx(math.log(4))
+    # PMSP's levels weigh by their windows (1, 3, 5 for each grid): the grids' mean of ln(s*s)
+    assert h["tasks"]["pmsp"]["uniform"] == pytest.approx(np.mean([math.log(s * s) for s in (2, 3, 4)]))
     saved = json.loads((tmp_path / "pre" / "metrics.json").read_text())
     assert saved["heldout"] == h
     ft = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[],
@@ -81,6 +84,17 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="backbone does not match"):
         finetune(_cfg(tiny_data, tmp_path / "bad", tasks=[], model={"i_width": 16},
                       init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
+
+
+def test_the_unnamed_heldout_check_needs_two_test_videos(monkeypatch):
+    from imrnet.train import loop
+    from imrnet.train.config import make_config
+
+    cfg = make_config({"data": {"dataset": "synthetic-ucf"}})
+    monkeypatch.setattr(loop, "load_index", lambda *a, **k: ["only"])
+    assert loop.heldout_records(cfg) == (None, None)  # CTP's RANDOM would find no partner
+    monkeypatch.setattr(loop, "load_index", lambda *a, **k: ["a", "b"])
+    assert loop.heldout_records(cfg) == ("synthetic-ucf", ["a", "b"])
 
 
 def test_changed_params_refuse_the_checkpoint(tiny_data, tmp_path):
