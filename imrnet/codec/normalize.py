@@ -23,7 +23,7 @@ import torch
 from .kernels import normalize_frames, normalize_motion_into, normalize_residual
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "to_model_input", "motion_scale_for",
-           "normalize_motion"]
+           "normalize_motion", "kernel_array"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -45,10 +45,19 @@ def _mean_std() -> tuple[np.ndarray, np.ndarray]:
     return np.array(IMAGENET_MEAN, dtype=np.float32), np.array(IMAGENET_STD, dtype=np.float32)
 
 
-def _numpy(a) -> np.ndarray:
+def kernel_array(a, what: str = "array") -> np.ndarray:
+    """``a`` (array or CPU tensor) as a NumPy array the numba kernels take, without a copy when
+    it already is one: bools as uint8, float16 as float32 (both exact, as torch's ``.float()``
+    was), other byte orders as the native one; any strides are kept."""
     a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    if a.dtype.kind == "b":
+        a = a.astype(np.uint8)
     if a.dtype.kind not in "uif" or a.dtype.itemsize > 8:
-        raise ValueError(f"expected a real-valued array, got dtype {a.dtype}")
+        raise ValueError(f"{what}: expected real numbers, got dtype {a.dtype}")
+    if a.dtype == np.float16:
+        a = a.astype(np.float32)
+    elif not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
     return a
 
 
@@ -59,7 +68,7 @@ def normalize_motion(motion, *, short_side: float,
 
     One pass (`imrnet.codec.kernels.normalize_motion_into`) in float32: ``clamp(x * 127.5 /
     range + 128, 0, 255) / 255 - 0.5``, the input read through any strides."""
-    m = _numpy(motion)
+    m = kernel_array(motion, "motion")
     if m.ndim != 5 or m.shape[-1] != 2:
         raise ValueError(f"motion must be [T,P,H,W,2], got {tuple(m.shape)}")
     t, p, h, w = m.shape[:4]
@@ -91,9 +100,9 @@ def to_model_input(clip, *, short_side: float | None = None,
     """
     if _field(clip, "residual") is None:
         raise ValueError("the clip has no residuals (read with with_residual=False)")
-    iframes = _numpy(_field(clip, "iframes"))
-    motion = _numpy(_field(clip, "motion"))
-    residual = _numpy(_field(clip, "residual"))
+    iframes = kernel_array(_field(clip, "iframes"), "iframes")
+    motion = kernel_array(_field(clip, "motion"), "motion")
+    residual = kernel_array(_field(clip, "residual"), "residual")
     if iframes.ndim != 4 or iframes.shape[-1] != 3:
         raise ValueError(f"iframes must be [T,H,W,3], got {tuple(iframes.shape)}")
     if motion.ndim != 5 or motion.shape[-1] != 2:

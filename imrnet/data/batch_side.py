@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -35,12 +34,14 @@ class DeferredFrames:
     """A training sample's I-frames and residuals, cropped, not yet resized.
 
     Attributes:
-        iframes: uint8 [T, h, w, 3]; residual: int16 [T, P, h, w, 3] (the crop, contiguous).
+        iframes: uint8 [T, h, w, 3]; residual: int16 [T, P, h, w, 3] (the crop, contiguous
+            CPU tensors: DataLoader workers pass tensors through shared memory; NumPy arrays
+            are accepted too).
         size: (out_h, out_w) to resize to; flip: mirror left-right after the resize.
     """
 
-    iframes: np.ndarray
-    residual: np.ndarray
+    iframes: torch.Tensor
+    residual: torch.Tensor
     size: tuple[int, int]
     flip: bool
 
@@ -70,8 +71,8 @@ def finish_batch(batch: dict, device: torch.device | str | None = None) -> dict:
     std = torch.tensor(IMAGENET_STD, device=dev).view(3, 1, 1, 1)
     frames, residuals = [], []
     for d in batch["deferred"]:
-        i = torch.from_numpy(d.iframes).to(dev)
-        r = torch.from_numpy(d.residual).to(dev)
+        i = torch.as_tensor(d.iframes).to(dev, non_blocking=True)
+        r = torch.as_tensor(d.residual).to(dev, non_blocking=True)
         t, p = r.shape[:2]
         # I-frames: (x / 255 - mean) / std, channel-major [3, T, S, S]
         x = _resized(i, d.size, d.flip, clamp=True).permute(1, 0, 2, 3)

@@ -149,8 +149,8 @@ class CompressedClipDataset(torch.utils.data.Dataset):
             sl = (Ellipsis, slice(top, top + ch), slice(left, left + cw), slice(None))
             moving = {k: c[k] for k in ("motion", "flow") if k in c}
             c = dict(T.crop_resize(moving, top, left, ch, cw, size, size, flip=flip),
-                     iframes=np.ascontiguousarray(c["iframes"][sl]),
-                     residual=np.ascontiguousarray(c["residual"][sl]), deferred=((size, size), flip))
+                     iframes=c["iframes"][sl], residual=c["residual"][sl],
+                     deferred=((size, size), flip))  # crop views, copied once below
         else:
             c = T.crop_resize(c, top, left, ch, cw, size, size, flip=flip)
         # the short side the motion values now correspond to (geometric mean of the factors)
@@ -178,9 +178,10 @@ class CompressedClipDataset(torch.utils.data.Dataset):
             c, pmsp = self._labels(c)
             if "deferred" in c:
                 (size, flip) = c["deferred"]
+                # tensors, so that DataLoader workers hand them over in shared memory
+                frames = [torch.from_numpy(np.ascontiguousarray(c[k])) for k in ("iframes", "residual")]
                 x = {"motion": normalize_motion(c["motion"], short_side=short),
-                     "deferred": DeferredFrames(c["iframes"], np.ascontiguousarray(c["residual"]),
-                                                size, flip)}
+                     "deferred": DeferredFrames(*frames, size, flip)}
                 if self.with_flow:
                     x["flow"] = normalize_motion(c["flow"], short_side=short)
             else:

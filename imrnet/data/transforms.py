@@ -76,6 +76,8 @@ def _bilinear(a: np.ndarray, out_h: int, out_w: int, flip: bool = False) -> np.n
     """Bilinear resize of [..., H, W, C] (any positive strides: a crop view is read in place)
     by torch, rounded back to the input's integer dtype, mirrored left-right if ``flip``."""
     lead, (h, w, c) = a.shape[:-3], a.shape[-3:]
+    if min(a.strides) < 0 or not a.flags.writeable:  # torch.from_numpy takes neither
+        a = np.array(a, order="C")
     # a [T, P, h, w, C] crop view merges its leading axes without a copy; .float() of the
     # permuted view is channels-last dense, the layout the contiguous input had (same kernel)
     t = torch.from_numpy(a).reshape(-1, h, w, c).permute(0, 3, 1, 2).float()

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..codec.normalize import kernel_array
+
 __all__ = ["PMSP_GRIDS", "PMSP_SCALES", "pmsp_levels", "pmsp_labels", "pmsp_key", "parse_pmsp_key",
            "cell_edges"]
 
@@ -112,7 +114,7 @@ def pmsp_labels(motion, *, grids=PMSP_GRIDS, scales=None) -> dict[tuple[int, int
     Returns:
         ``{(s, t): int64 array [t]}``, the label of each window, in ``0 .. s*s - 1``.
     """
-    m = motion.detach().cpu().numpy() if hasattr(motion, "detach") else np.asarray(motion)
+    m = kernel_array(motion, "pmsp_labels: motion")
     if m.ndim != 5 or m.shape[-1] != 2:
         raise ValueError(f"pmsp_labels: motion must be [T, P, H, W, 2], got shape {m.shape}")
     T, P, H, W, _ = m.shape

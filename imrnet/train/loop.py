@@ -113,6 +113,17 @@ class Trainable(nn.Module):
         return loss, metrics, int(batch["iframes"].shape[0])
 
 
+def augment_target(setting: str, device: torch.device, tasks) -> str:
+    """Where a run's training frames are resized, flipped and normalised (``data.augment_on``):
+    "auto" is "device" (batch-side, `imrnet.data.batch_side`) when training on CUDA and no
+    pretext task transforms the clip (CTP, rotation, arrow of time need the per-sample path),
+    else "worker"."""
+    if setting != "auto":
+        return setting
+    moving = [t for t in tasks if t not in ("pmsp", "supervised")]
+    return "device" if torch.device(device).type == "cuda" and not moving else "worker"
+
+
 SCALE_SLACK = 1.1
 
 
@@ -287,10 +298,7 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
         raise ValueError("the flow baseline is finetuned from scratch only (no pretext tasks)")
     if "pmsp" in tasks and cfg["arch"] != "imrnet":
         raise ValueError(f"PMSP needs IMRNet's feature maps; arch {cfg['arch']!r} has none")
-    augment_on = d["augment_on"]
-    if augment_on == "auto":  # the frames' resize on the GPU when there is one and may
-        moving = [t for t in tasks if t not in ("pmsp", "supervised")]
-        augment_on = "device" if info.device.type == "cuda" and not moving else "worker"
+    augment_on = augment_target(d["augment_on"], info.device, tasks)
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
                                pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"], with_flow=flow,

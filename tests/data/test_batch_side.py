@@ -40,6 +40,29 @@ def test_device_batches_equal_worker_batches(bikes_mpeg4, crop):
     assert flips == {False, True}  # both branches were compared
 
 
+def test_device_batches_through_workers_and_without_resizing(sprite_clip):
+    # crop 86 = 0.9 x the sprite's 96-pixel short side: some crops need no resize; 2 workers
+    # hand the deferred frames over as shared-memory tensors
+    recs = [VideoRecord(sprite_clip[0], i % 2, "c", f"s{i}") for i in range(8)]
+    kw = dict(train=True, crop_size=86, num_gops=2, seed=1, flip=True)
+    worker = CompressedClipDataset(recs, **kw)
+    device = CompressedClipDataset(recs, augment_on="device", **kw)
+    same_size = 0
+    for epoch in range(3):
+        worker.set_epoch(epoch)
+        device.set_epoch(epoch)
+        a = list(torch.utils.data.DataLoader(worker, batch_size=4, collate_fn=collate_clips))
+        raw = list(torch.utils.data.DataLoader(device, batch_size=4, num_workers=2,
+                                               collate_fn=collate_clips,
+                                               multiprocessing_context="fork"))
+        for x, r in zip(a, raw):
+            same_size += sum(tuple(d.iframes.shape[1:3]) == (86, 86) for d in r["deferred"])
+            y = finish_batch(r)
+            for k in ("iframes", "motion", "residual"):
+                assert _bytes(x[k]) == _bytes(y[k]), k
+    assert same_size > 0  # the no-resize branch was compared
+
+
 def test_finish_batch_leaves_a_finished_batch_alone():
     batch = {"iframes": torch.zeros(1, 3, 2, 4, 4)}
     assert finish_batch(batch) is batch

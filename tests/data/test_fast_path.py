@@ -49,6 +49,14 @@ def test_crop_resize_flip_matches_the_previous_path(clip):
             for k in ("iframes", "motion", "residual"):
                 _same(got[k], want[k], f"{k} {top, left, ch, cw, oh, ow, flip}")
     _same(T.resize(clip, 100, 130)["motion"], ref.resize(clip, 100, 130)["motion"])
+    # a mirrored (negative-stride) result resized again, and float64 motion (NumPy fallback)
+    flipped = T.crop_resize(clip, 2, 3, 200, 180, 150, 150, flip=True)
+    want = ref.resize(ref.hflip(ref.resize(ref.crop(clip, 2, 3, 200, 180), 150, 150)), 90, 90)
+    for k, v in T.resize(flipped, 90, 90).items():
+        _same(v, want[k], k)
+    m64 = {"motion": clip["motion"].astype(np.float64)}
+    _same(T.crop_resize(m64, 1, 2, 100, 120, 64, 64, flip=True)["motion"],
+          ref.hflip(ref.resize(ref.crop(m64, 1, 2, 100, 120), 64, 64))["motion"])
 
 
 def test_crop_resize_refuses_a_box_outside_the_clip(clip):
@@ -57,9 +65,12 @@ def test_crop_resize_refuses_a_box_outside_the_clip(clip):
 
 
 def test_normalisation_matches_the_previous_path(clip):
-    for c in (clip, T.crop(clip, 4, 9, 200, 150), ref.hflip(clip)):
+    mirrored = T.crop_resize(clip, 4, 9, 200, 150, 112, 112, flip=True)  # negative strides
+    assert min(mirrored["iframes"].strides) < 0
+    for c in (clip, T.crop(clip, 4, 9, 200, 150), ref.hflip(clip), mirrored):
+        plain = {k: np.ascontiguousarray(v) for k, v in c.items()}  # what the old path took
         for short in (None, 201.5):
-            got, want = to_model_input(c, short_side=short), ref.to_model_input(c, short_side=short)
+            got, want = to_model_input(c, short_side=short), ref.to_model_input(plain, short_side=short)
             for k in want:
                 assert got[k].is_contiguous()
                 _same(got[k].numpy(), want[k].numpy(), k)
@@ -70,6 +81,17 @@ def test_normalisation_matches_the_previous_path(clip):
     got, want = to_model_input(odd), ref.to_model_input(odd)
     for k in want:
         _same(got[k].numpy(), want[k].numpy(), k)
+    # float16 and big-endian arrays, bool I-frames: converted exactly, as torch's .float() did
+    small = {k: v[:2, ..., :40, :48, :] for k, v in clip.items()}
+    odd = {"iframes": small["iframes"] > 100, "motion": small["motion"].astype(np.float16),
+           "residual": small["residual"].astype(">i2")}
+    plain = {"iframes": odd["iframes"].astype(np.uint8), "motion": odd["motion"].astype(np.float32),
+             "residual": odd["residual"].astype(np.int16)}
+    got, want = to_model_input(odd), ref.to_model_input(plain)
+    for k in want:
+        _same(got[k].numpy(), want[k].numpy(), k)
+    with pytest.raises(ValueError, match="motion: expected real numbers"):
+        normalize_motion(small["motion"].astype(np.complex64), short_side=40)
     flow = np.random.default_rng(1).normal(0, 30, (2, 3, 16, 20, 2)).astype(np.float32)
     flow[0, 0, 0, 0] = [np.nan, np.inf]
     _same(normalize_motion(flow, short_side=80).numpy(), ref.normalize_motion(flow, short_side=80).numpy())
@@ -92,43 +114,61 @@ def test_pmsp_labels_match_the_per_frame_prewitt(clip):
     noise = np.random.default_rng(3).normal(0, 4, (5, 2, 40, 48, 2)).astype(np.float32)
     for k, v in ref.pmsp_labels(noise).items():
         _same(pmsp_labels(noise)[k], v)
+    for odd in (noise.astype(np.float16), noise.astype(">f4"), torch.from_numpy(noise)):
+        want = ref.pmsp_labels(np.asarray(odd).astype(np.float32))
+        for k, v in pmsp_labels(odd).items():
+            _same(v, want[k])
 
 
-def _reference_train_sample(ds, index):
-    """What `CompressedClipDataset.__getitem__` returned in training before the fast path."""
+def _reference_train_sample(ds, index, seen=None):
+    """What `CompressedClipDataset.__getitem__` returned in training before the fast path
+    (no pretext); ``seen`` collects (flipped, resized) of each sample."""
     rec = ds.records[index]
     rng = sample_rng(ds.seed, ds.epoch, index)
     windows = max(1, ds._num_gops(rec.path) - ds.num_gops + 1)
     start = int(rng.integers(windows))
-    clip = read_compressed(rec.path, num_gops=ds.num_gops, pframe_stride=ds.stride, start_gop=start,
-                           mc=ds.mc, pad="repeat")
+    all_p = ds.pmsp and ds.pmsp_pframes == "all"
+    clip = read_compressed(rec.path, num_gops=ds.num_gops, pframe_stride=1 if all_p else ds.stride,
+                           start_gop=start, mc=ds.mc, pad="repeat")
     c = {"iframes": clip.iframes, "motion": clip.motion, "residual": clip.residual}
     h, w = clip.iframes.shape[1:3]
     top, left, ch, cw = T.multiscale_crop_params(h, w, rng, ds.scales)
     c = ref.resize(ref.crop(c, top, left, ch, cw), ds.crop_size, ds.crop_size)
-    if rng.random() < 0.5 and ds.flip:
+    flipped = rng.random() < 0.5 and ds.flip
+    if flipped:
         c = ref.hflip(c)
+    if seen is not None:
+        seen.add((flipped, (ch, cw) != (ds.crop_size, ds.crop_size)))
     short = min(h, w) * float(np.sqrt(ds.crop_size / ch * ds.crop_size / cw))
-    x = ref.to_model_input(c, short_side=short)
-    x["pmsp"] = {k: torch.from_numpy(v) for k, v in ref.pmsp_labels(c["motion"]).items()}
+    labels = {k: torch.from_numpy(v) for k, v in ref.pmsp_labels(c["motion"]).items()}
+    if all_p:
+        n_p = c["motion"].shape[1] // ds.stride
+        keep = slice(ds.stride - 1, ds.stride * n_p, ds.stride)
+        c = dict(c, motion=c["motion"][:, keep], residual=c["residual"][:, keep])
+    x = ref.to_model_input({k: np.ascontiguousarray(v) for k, v in c.items()}, short_side=short)
+    x["pmsp"] = labels
     return x
 
 
-@pytest.mark.parametrize("crop", [112, 224])
-def test_training_samples_match_the_previous_path(bikes_mpeg4, sprite_clip, crop):
+@pytest.mark.parametrize("crop,mc,pframes", [(112, "coviar", "sampled"), (224, "coviar", "sampled"),
+                                              (112, "exact", "all")])
+def test_training_samples_match_the_previous_path(bikes_mpeg4, sprite_clip, crop, mc, pframes):
     recs = [VideoRecord(bikes_mpeg4.path, 0, "c", "bikes"), VideoRecord(sprite_clip[0], 1, "d", "sprite")]
     if crop == 224:
         recs = recs[:1]  # the sprite is 96 pixels high
-    ds = CompressedClipDataset(recs, train=True, crop_size=crop, num_gops=3, seed=7)
-    for epoch in range(3):
+    ds = CompressedClipDataset(recs, train=True, crop_size=crop, num_gops=3, seed=7, mc=mc,
+                               pmsp_pframes=pframes)
+    seen = set()
+    for epoch in range(4):
         ds.set_epoch(epoch)
         for i in range(len(recs)):
-            got, want = ds[i], _reference_train_sample(ds, i)
+            got, want = ds[i], _reference_train_sample(ds, i, seen)
             for k in ("iframes", "motion", "residual"):
                 _same(got[k].numpy(), want[k].numpy(), f"{k} epoch {epoch} video {i}")
             assert got["pmsp"].keys() == want["pmsp"].keys()
             for k in want["pmsp"]:
                 _same(got["pmsp"][k].numpy(), want["pmsp"][k].numpy(), str(k))
+    assert {f for f, _ in seen} == {False, True}  # both the flipped and the plain path compared
 
 
 def test_test_samples_match_the_previous_path(bikes_mpeg4):

@@ -116,6 +116,17 @@ def test_same_metrics_with_0_and_2_workers(tiny_data, tmp_path):
     assert (tmp_path / "p0" / "metrics.jsonl").read_bytes() == (tmp_path / "p2" / "metrics.jsonl").read_bytes()
 
 
+def test_auto_augments_on_the_device_only_on_cuda_without_clip_transforms():
+    from imrnet.train.loop import augment_target
+
+    cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
+    assert augment_target("auto", cuda, []) == "device"
+    assert augment_target("auto", cuda, ["pmsp"]) == "device"
+    assert augment_target("auto", cuda, ["pmsp", "ctp"]) == "worker"
+    assert augment_target("auto", cpu, []) == "worker"
+    assert augment_target("device", cpu, []) == "device" and augment_target("worker", cuda, []) == "worker"
+
+
 def test_same_metrics_with_the_frames_augmented_on_the_device(tiny_data, tmp_path):
     # augment_on="device" (batch-side resize/flip/normalisation) on CPU: the same run, bit for
     # bit, as the per-sample path; flips and multi-scale crops on
