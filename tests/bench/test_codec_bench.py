@@ -14,14 +14,12 @@ Timings are interleaved medians (the machine is shared and noisy); nothing here 
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import av
 import numpy as np
 import pytest
 
 import helpers
+from tests.bench.timing import interleaved_times, medians
 from imrnet.codec import encode_mpeg4, read_compressed
 
 cv2 = pytest.importorskip("cv2")
@@ -49,13 +47,7 @@ def decode_rgb(path, n=60):
 
 def interleaved(fns: dict, repeats: int = 15) -> dict:
     """Median seconds per call, the candidates interleaved so drift hits all alike."""
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return medians(interleaved_times(fns, repeats))
 
 
 def test_clip_read_vs_decode_floor(benchmark, video):

