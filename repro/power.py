@@ -8,21 +8,30 @@ residual variances and the seed effect ``sw``, never which model is better.
 seed s of B) prints those quantities and the 95% half-width they imply for other numbers of
 test videos and seeds. It prints no accuracy and no difference: the sizes are fixed before any
 comparison's direction is seen.
+
+    python -m repro.power A_SEED0.json A_SEED1.json A_SEED2.json
+
+(one model, no ``--vs``) prints that model's seed spread: the standard deviation of its test
+top-1 across the seeds and each run's plateau verdict, again no accuracy, to choose a recipe
+whose runs agree with themselves before any two models are compared
+(docs/experiments/decisive.md, "Pilot after issue 14").
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from .checks import plateau
 from .results import load_json
 from .stats import correctness
 
-__all__ = ["pilot_quantities", "half_width"]
+__all__ = ["pilot_quantities", "half_width", "seed_spread"]
 
 
 def pilot_quantities(a: list[dict], b: list[dict]) -> dict:
@@ -60,14 +69,40 @@ def half_width(q: dict, n: int, seeds: int, *, sw: float | None = None) -> float
     return 1.96 * math.sqrt(q["su2"] / n + q["se2"] / (n * seeds) + (sw or 0.0) ** 2 / seeds)
 
 
+def seed_spread(runs: list[dict]) -> dict:
+    """One model's finetuning summaries, one per seed -> ``seeds``, ``sd`` (standard deviation
+    of test top-1 across the seeds, as a fraction) and ``plateau`` (each run's verdict,
+    `repro.checks.plateau`). Direction-free: one model, no comparison."""
+    if len(runs) < 2:
+        raise ValueError("a seed spread needs >= 2 runs (seeds) of one model")
+    cells = {tuple(r.get(k) for k in ("model", "arch", "init", "dataset")) for r in runs}
+    if len(cells) > 1:
+        raise ValueError(f"the runs are not one model's seeds: {sorted(map(str, cells))}")
+    seeds = [r.get("seed") for r in runs]
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"the runs repeat a seed: {seeds}")
+    return {"seeds": len(runs), "sd": statistics.stdev(float(r["top1"]) for r in runs),
+            "plateau": [plateau(r.get("curve", []))[0] for r in runs]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m repro.power", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", nargs="+", help="A's finetuning summaries, one per seed")
-    ap.add_argument("--vs", nargs="+", required=True, help="B's, the same seeds in the same order")
+    ap.add_argument("--vs", nargs="+", help="B's, the same seeds in the same order (without it: "
+                                            "A's seed spread)")
     ap.add_argument("--sizes", default="400,600,800,1000", help="test-video counts to show")
     ap.add_argument("--seeds", default="2,3", help="seed counts to show")
     a = ap.parse_args(argv)
+    if not a.vs:
+        try:
+            sp = seed_spread([load_json(Path(p)) for p in a.a])
+        except (ValueError, KeyError) as e:
+            print(f"power: {e}", file=sys.stderr)
+            return 1
+        print(f"{sp['seeds']} seeds of one model: SD of test top-1 across seeds "
+              f"{100 * sp['sd']:.2f} points; plateau: {', '.join(sp['plateau'])}")
+        return 0
     try:
         load = lambda ps: [correctness(load_json(Path(p))["videos"]) for p in ps]  # noqa: E731
         q = pilot_quantities(load(a.a), load(a.vs))

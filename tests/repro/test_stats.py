@@ -140,3 +140,31 @@ def test_the_seed_term_is_not_halved_at_two_seeds():
     # scaled by sqrt(2): sd 0.15, so the 95% interval reaches about 0.05 +- 0.15
     assert r["diff"] == pytest.approx(0.05)
     assert r["ci"][0] < -0.08 and r["ci"][1] > 0.18
+
+
+def test_seed_spread_of_one_model_prints_no_accuracy(tmp_path, capsys):
+    import json
+
+    from repro.power import main, seed_spread
+
+    rising = [{"epoch": e, "acc": 0.1 * e} for e in range(1, 9)]
+    flat = [{"epoch": e, "acc": min(0.5, 0.25 * e)} for e in range(1, 9)]
+    runs = [{"model": "imrnet", "init": "scratch", "dataset": "ucf", "seed": s, "top1": t,
+             "curve": c} for s, (t, c) in enumerate(((0.50, rising), (0.56, flat), (0.62, flat)))]
+    sp = seed_spread(runs)
+    assert sp["seeds"] == 3 and sp["sd"] == pytest.approx(0.06)
+    assert sp["plateau"][0] == "still rising" and sp["plateau"][1] == "plateaued"
+    with pytest.raises(ValueError, match="not one model"):
+        seed_spread([runs[0], dict(runs[1], model="coviar")])
+    with pytest.raises(ValueError, match="repeat a seed"):
+        seed_spread([runs[0], dict(runs[1], seed=0)])
+    with pytest.raises(ValueError, match=">= 2 runs"):
+        seed_spread(runs[:1])
+    paths = []
+    for r in runs:
+        paths.append(tmp_path / f"s{r['seed']}.json")
+        paths[-1].write_text(json.dumps(r))
+    assert main([str(p) for p in paths]) == 0
+    out = capsys.readouterr().out
+    assert "SD of test top-1 across seeds 6.00 points" in out
+    assert "0.5" not in out and "50" not in out and "62" not in out  # no accuracy printed
