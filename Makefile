@@ -11,7 +11,7 @@ STAMP := $(VENV)/.setup-done
 PROFILE ?=
 FORCE ?=
 
-.PHONY: setup test bench repro clean-venv
+.PHONY: setup test lint bench params repro clean-venv
 
 setup: $(STAMP)
 
@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml Makefile constraints.txt
 	$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[dev]' 2> >(grep -v '^WARNING: Location' >&2)
 	@touch $(STAMP)
 
-test: setup
+# The lint gate (ruff: pyflakes, bugbear, mccabe <= 18; pyproject.toml) runs first.
+test: setup lint
 	$(PY) -m pytest -q
+
+lint: setup
+	$(PY) -m ruff check --no-cache .
 
 # Speed: the pytest benchmarks (ratios measured in one run), then the runtime ratios against
 # reports/pinned/runtime.json (exit 3: the machine was too busy to tell; docs/reproducibility.md).
@@ -30,11 +34,14 @@ bench: setup
 	$(PY) -m pytest -q tests/bench --benchmark-enable --benchmark-only -p no:cacheprovider -s
 	$(PY) -m repro bench --check
 
-# make repro [PROFILE=default|smoke|paper] [FORCE=1]: params.yaml becomes profiles/$(PROFILE).yaml,
-# then DVC runs what changed (FORCE=1: every stage, no run cache).
-repro: setup
-	@test -f profiles/$(or $(PROFILE),default).yaml || { echo "no profile profiles/$(PROFILE).yaml (have: $$(cd profiles && ls *.yaml | sed "s/.yaml//" | tr "\n" " "))" >&2; exit 2; }
-	@cmp -s profiles/$(or $(PROFILE),default).yaml params.yaml || { cp profiles/$(or $(PROFILE),default).yaml params.yaml; echo "params.yaml <- profiles/$(or $(PROFILE),default).yaml"; }
+# make repro [PROFILE=default|smoke|decisive|paper] [FORCE=1]: params.yaml (generated, not
+# tracked) <- profiles/default.yaml + profiles/$(PROFILE).yaml's overrides (pipelines/profiles.py;
+# a hand-edited params.yaml is refused, never overwritten), then DVC runs what changed
+# (FORCE=1: every stage, no run cache). `make params PROFILE=...` alone: for `dvc repro` / `dvc exp`.
+params: setup
+	$(PY) -m pipelines.profiles $(or $(PROFILE),default)
+
+repro: params
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" dvc repro $(if $(FORCE),--force --no-run-cache,)
 
 clean-venv:

@@ -1,6 +1,6 @@
 """DVC stage ``codec_check``: the compressed-video path end to end on a built-in clip.
 
-Placeholder stage until the full pipeline (fetch -> extract -> pretrain -> ...) lands: it renders
+A check of the codec on every run of the pipeline, beside the datasets' own extraction: it renders
 a deterministic sprite clip, re-encodes it with `encode_mpeg4`, reads it back with
 `read_compressed` in both compensation modes and records what it found. Reads params section
 ``codec_check``; writes ``data/codec_check/`` (cached) and ``reports/<profile>/metrics/codec_check.json``

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             n = int(clip.pframe_index[1, 2])
             panels = [(clip.iframes[0], f"{cls}: I-frame 0"), (frames[n], f"P-frame {n}"),
                       (motion_to_rgb(clip.motion[1, 2], max_magnitude=3.0), "its motion")]
-            for ax, (img, title) in zip(axes[row], panels):
+            for ax, (img, title) in zip(axes[row], panels, strict=True):
                 ax.imshow(img)
                 ax.set_title(title, fontsize=7)
                 ax.axis("off")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from imrnet.train.config import as_int, as_number
+from imrnet.settings import as_int, as_number
 
 __all__ = ["ParamsError", "load_section", "check", "NAME", "read_params", "reports_dir",
            "reports_dir_of"]

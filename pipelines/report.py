@@ -23,8 +23,6 @@ params (measured times stay in ``R/timing/``, which the page links to)."""
 from __future__ import annotations
 
 import argparse
-import base64
-import html
 import os
 import shutil
 import sys
@@ -286,11 +284,10 @@ def figures(res: Results, params: dict, ref, out: Path) -> dict:
     # retrieval (Fig. 15-18)
     src = next((k for k in ("pmsp_ctp", "pmsp", "ctp") if k in res.pre), None)
     if src:
-        from imrnet.evaluate.__main__ import retrieval
+        from imrnet.evaluate.retrieval import retrieval
 
-        with tempfile.TemporaryDirectory() as tmp:
-            r = retrieval(str(RUNS_DIR / "pretrain" / src / "model.pt"), root, d0, out=tmp)
-            shutil.copyfile(Path(tmp) / "retrieval.png", figs / "retrieval.png")
+        r, fig = retrieval(str(RUNS_DIR / "pretrain" / src / "model.pt"), root, d0)
+        F.save_png(fig, figs / "retrieval.png")
         r["model"] = f"pretrain@{src}"
         extra["retrieval"] = r
     # runtime: the deterministic half (GFLOPs) here; ms per frame in timing/
@@ -316,7 +313,7 @@ def _gflops_chart(prof):
     n = len(prof["tables"])
     fig, axes = plt.subplots(1, n, figsize=(6 * n, 0.45 * len(prof["tables"][0]["rows"]) + 1.6),
                              squeeze=False)
-    for ax, t in zip(axes[0], prof["tables"]):
+    for ax, t in zip(axes[0], prof["tables"], strict=True):
         rows = t["rows"]
         y = np.arange(len(rows))
         ax.barh(y, [r["gflops"] / r["frames"] for r in rows], color="#4a78b5")

@@ -35,6 +35,8 @@ import json
 import re
 from pathlib import Path
 
+from imrnet.settings import deep_merge
+
 from .params import NAME, ParamsError, check, read_params, reports_dir
 
 __all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
@@ -90,9 +92,7 @@ def _mapping(where: str, v) -> dict:
     return v
 
 
-def check_sections(p: dict, path: str | Path) -> dict:
-    """``p`` (a whole params file) when its ``train``, ``pretrain``, ``finetune``, ``profile``
-    and ``report`` sections are laid out as the specs above say, else `ParamsError`."""
+def _check_stages(p: dict, path) -> None:
     for key in ("train", "pretrain", "finetune"):
         if key not in p:
             raise ParamsError(f"{path}: no {key!r} section")
@@ -110,6 +110,9 @@ def check_sections(p: dict, path: str | Path) -> dict:
                 raise ParamsError(f"{path}: {stage}.runs: {name!r} is not a run name (letters, "
                                   "digits, '.', '_', '-', not starting with '.': one folder "
                                   f"under runs/{stage}/)")
+
+
+def _check_pretrain_runs(p: dict, path) -> None:
     pre = p["pretrain"]["runs"]
     for name, run in pre.items():
         check(f"{path}: pretrain.runs.{name}", _mapping(f"{path}: pretrain.runs.{name}", run),
@@ -129,6 +132,10 @@ def check_sections(p: dict, path: str | Path) -> dict:
                               f"got {same!r} vs {orig!r}")
         if run_seed(p, run) == run_seed(p, pre[of]):
             raise ParamsError(f"{where}: same seed {run_seed(p, run)} as {of!r}: not another seed")
+
+
+def _check_finetune_runs(p: dict, path) -> None:
+    pre = p["pretrain"]["runs"]
     for name, var in p["finetune"]["models"].items():
         check(f"{path}: finetune.models.{name}",
               _mapping(f"{path}: finetune.models.{name}", {} if var is None else var),
@@ -143,6 +150,9 @@ def check_sections(p: dict, path: str | Path) -> dict:
                               f"from pretrain run {init!r} of seed {run_seed(p, pre[init])}; seed s "
                               "of a pretrained cell starts from pretraining seed s (add a "
                               "replicate_of run of that seed, or drop this seed)")
+
+
+def _check_profile_report(p: dict, path) -> None:
     if "profile" in p:
         prof = check(f"{path}: profile", _mapping(f"{path}: profile", p["profile"]), PROFILE_SPEC)
         for i, entry in enumerate(prof["sizes"]):
@@ -150,6 +160,15 @@ def check_sections(p: dict, path: str | Path) -> dict:
                   PROFILE_SIZE_SPEC)
     if "report" in p:
         check(f"{path}: report", _mapping(f"{path}: report", p["report"] or {}), REPORT_SPEC)
+
+
+def check_sections(p: dict, path: str | Path) -> dict:
+    """``p`` (a whole params file) when its ``train``, ``pretrain``, ``finetune``, ``profile``
+    and ``report`` sections are laid out as the specs above say, else `ParamsError`."""
+    _check_stages(p, path)
+    _check_pretrain_runs(p, path)
+    _check_finetune_runs(p, path)
+    _check_profile_report(p, path)
     return p
 
 
@@ -158,16 +177,6 @@ def load_params(path: str | Path = "params.yaml") -> dict:
     (`check_sections`); errors are `pipelines.params.ParamsError` (a ValueError) naming the
     file and the key."""
     return check_sections(read_params(path), path)
-
-
-def _deep_update(base: dict, over: dict | None) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "weights":
-            out[k] = _deep_update(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
 
 
 def train_videos(root: str | Path, dataset: str, subset: str = "train", split: int = 1) -> int:
@@ -222,7 +231,7 @@ def _base(params: dict, section: dict, dataset: str, spec: dict) -> dict:
         cfg["arch"] = arch
         if arch == "coviar":
             cfg["model"] = {}
-    cfg["model"] = _deep_update(cfg["model"], spec.get("model"))
+    cfg["model"] = deep_merge(cfg["model"], spec.get("model"))
     return cfg
 
 
@@ -275,7 +284,7 @@ def finetune_config(params: dict, name: str) -> dict:
     cfg = _base(params, sec, run["dataset"], var)
     cfg["tasks"] = []
     cfg["seed"] = finetune_seed(params, run)
-    cfg["optim"] = _deep_update(cfg["optim"], run.get("optim"))  # the run's own overrides
+    cfg["optim"] = deep_merge(cfg["optim"], run.get("optim"))  # the run's own overrides
     if var.get("streams"):
         cfg["streams"] = list(var["streams"])
     root = cfg["data"]["root"]

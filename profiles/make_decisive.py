@@ -9,6 +9,7 @@ the cells the claims need, not typed; the written file is what DVC and the tests
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -90,15 +91,21 @@ HEADER = """\
 # 3 training seeds each (seed-paired), 576 training and 2016 test videos (docs/experiments/power.md), and
 # the recipe of docs/experiments/decisive.md (deviations from the paper's: Adam for pretraining,
 # PMSP loss averaged over its terms, a pretrained start's classifier at 10x the backbone's lr, M/R
-# pathways >= 4 wide).
+# pathways >= 4 wide). Overrides of profiles/default.yaml (pipelines/profiles.py); the mappings
+# under `replace` come whole.
 """
 
 
 def main() -> None:
     root = Path(__file__).resolve().parent
+    sys.path.insert(0, str(root.parent))
+    from pipelines.profiles import override_of
+
     default = yaml.safe_load((root / "default.yaml").read_text())
-    text = HEADER + yaml.safe_dump(profile(default), sort_keys=False, default_flow_style=False)
-    (root / "decisive.yaml").write_text(text)
+    over, replace = override_of(yaml.safe_load((root / "default.yaml").read_text()),
+                                profile(default))
+    body = yaml.safe_dump({"replace": replace, **over}, sort_keys=False, default_flow_style=False)
+    (root / "decisive.yaml").write_text(HEADER + body)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
-"""The harness: params, paper reference numbers, tables, figures, claims, pins, benchmark checks."""
+"""The harness: paper reference numbers, results and their statistics, tables, figures, claims,
+pins, benchmark checks; `python -m repro ...` (report, pin, bench, crosscheck, kernelprobe)."""
 
 import imrnet  # noqa: F401  (first: the CPU reproducibility mode, before NumPy loads)

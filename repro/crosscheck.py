@@ -40,7 +40,8 @@ ISA_ENV = {
 
 def scratch_copy(root: Path, dst: Path, profile: str = "smoke") -> Path:
     """Copy the repository's tracked and unignored files (reports/, data/ and runs/ aside, the
-    pins kept) into the new folder ``dst``, with ``profiles/<profile>.yaml`` as params.yaml and
+    pins kept) into the new folder ``dst``, with profile ``profile``'s params.yaml (written there
+    by ``python -m pipelines.profiles``, run as a command: repro does not import pipelines) and
     no dvc.lock; ``dst`` must not exist or be empty."""
     if dst.exists() and any(dst.iterdir()):
         raise FileExistsError(f"{dst}: not empty; the scratch copy needs a new folder")
@@ -54,7 +55,9 @@ def scratch_copy(root: Path, dst: Path, profile: str = "smoke") -> Path:
     (dst / "reports/pinned").mkdir(parents=True, exist_ok=True)
     for p in (root / "reports/pinned").glob("*.json"):
         shutil.copy2(p, dst / "reports/pinned" / p.name)
-    shutil.copy2(root / "profiles" / f"{profile}.yaml", dst / "params.yaml")
+    (dst / "params.yaml").unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "pipelines.profiles", profile], cwd=dst, check=True,
+                   capture_output=True)
     (dst / "dvc.lock").unlink(missing_ok=True)
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
     return dst

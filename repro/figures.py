@@ -23,12 +23,12 @@ def training_curves(runs: dict[str, str | Path | list], keys=("loss",), *, title
     """One panel per metric key, one line per run (label -> its ``metrics.jsonl``, or its rows
     already read), against epochs."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    for ax, key in zip(axes[0], keys, strict=True):
         for label, path in runs.items():
             rows = path if isinstance(path, list) else read_jsonl(path)
             pts = [(r["epoch"], r[key]) for r in rows if key in r]
             if pts:
-                ax.plot(*zip(*pts), marker="o", ms=3, label=label)
+                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

@@ -11,7 +11,6 @@ are saved with `repro.figures.save_png`.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from pathlib import Path
 
@@ -81,44 +80,30 @@ def real_clip(path: str | os.PathLike, *, width: int = 128, height: int = 96, nu
 
 
 def _load_pmsp_model(model_path, gop_size: int):
-    """The backbone and PMSP head of a pretraining ``model.pt`` (as `imrnet.train.loop` built
-    them for videos of ``gop_size``), weights loaded, in eval mode; and its params."""
-    import torch
-
-    from imrnet.models import build_imrnet
+    """(backbone, PMSP head, params) of a pretraining ``model.pt`` (as `imrnet.train.loop`
+    built them for videos of ``gop_size``), weights loaded, in eval mode."""
+    from imrnet.models.trained import checkpoint_params, load_trained, read_checkpoint
     from imrnet.pretext.tasks import build_heads
-    from imrnet.train.checkpoint import load_checkpoint
-    from imrnet.train.loop import Trainable
 
-    state = load_checkpoint(model_path)
-    try:
-        params = json.loads(state["params"])
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"{model_path}: no training params inside (not a model.pt written by "
-                         "imrnet.train)") from None
+    params = checkpoint_params(read_checkpoint(model_path), model_path)
     tasks = params.get("tasks") or []
     if "pmsp" not in tasks:
         raise ValueError(f"{model_path}: pretrained on {tasks}, not on pmsp: it has no PMSP head")
     if params.get("arch", "imrnet") != "imrnet":
         raise ValueError(f"{model_path}: arch {params['arch']!r}; PMSP predictions need imrnet")
+    net, params, state = load_trained(model_path, gop_size=gop_size)
     weights = state.get("model") or {}
     if not any(k.startswith("heads.pmsp.") for k in weights):
         raise ValueError(f"{model_path}: no PMSP head among the weights (a finetuned model?)")
-    T = int(params["data"]["num_gops"])
-    n_p = (int(gop_size) - 1) // int(params["data"]["pframe_stride"])
-    torch.manual_seed(int(params.get("seed", 0)))
-    net = build_imrnet(**params["model"], frames=(T, T * n_p), num_classes=None)
-    heads = build_heads(["pmsp"], net, num_gops=T)  # the other tasks' heads are not needed
-    model = Trainable(net, heads, "pretrain", {}, params.get("streams") or ("iframes", "motion",
-                                                                              "residual"))
-    keep = {k: v for k, v in weights.items() if k.startswith(("net.", "heads.pmsp."))}
-    try:
-        model.load_state_dict(keep)
+    heads = build_heads(["pmsp"], net, num_gops=int(params["data"]["num_gops"]))
+    try:  # the other tasks' heads are not needed
+        heads.load_state_dict({k[len("heads."):]: v for k, v in weights.items()
+                               if k.startswith("heads.pmsp.")})
     except RuntimeError as e:
         lines = str(e).splitlines()
         raise ValueError(f"{model_path}: weights do not match the network its params describe "
                          f"on this dataset ({lines[1].strip() if len(lines) > 1 else e})") from None
-    return model.eval(), params
+    return net, heads.eval()["pmsp"], params
 
 
 def _as_uint8_frames(x) -> np.ndarray:
@@ -173,9 +158,10 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
 
     from imrnet.data.dataset import CompressedClipDataset
     from imrnet.data.extract import index_gop_size, load_index
+    from imrnet.models.trained import STREAMS, mask_streams
     from imrnet.pretext.pmsp import pmsp_key
 
-    model, params = _load_pmsp_model(model_path, index_gop_size(root, dataset))
+    net, head, params = _load_pmsp_model(model_path, index_gop_size(root, dataset))
     records = _spread(load_index(root, dataset, subset=subset), max_videos)
     d = params["data"]
     T, stride = int(d["num_gops"]), int(d["pframe_stride"])
@@ -185,7 +171,7 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
                                test_clips=int(d.get("test_clips") or 1), pmsp=True,
                                pmsp_pframes=d.get("pmsp_pframes", "sampled"),
                                seed=int(params.get("seed", 0)))
-    head, streams = model.heads["pmsp"], model.streams
+    streams = params.get("streams") or STREAMS
     correct, total, counts = {}, {}, {}
     per_video = []  # {level: fraction correct} of each video
     shown = []
@@ -194,9 +180,7 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
         for i in range(len(ds)):
             x = ds[i]
             views = int(x["iframes"].shape[0])
-            xs = [x[k] if k in streams else torch.zeros_like(x[k])
-                  for k in ("iframes", "motion", "residual")]
-            logits = head(model.net(*xs)["maps"])
+            logits = head(net(*mask_streams([x[k] for k in STREAMS], streams))["maps"])
             per_video.append({})
             for lv, lg in logits.items():
                 pred, y = lg.argmax(-1), x["pmsp"][lv]

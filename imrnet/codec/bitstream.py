@@ -79,6 +79,73 @@ def _skip_matrix(br: _Bits) -> None:
             return
 
 
+def _vol_preamble(br: _Bits) -> tuple[int, int, int]:
+    """(verid, shape, time increment bits) from the VOL's start to its fixed VOP rate."""
+    br.read(1 + 8)  # random_accessible_vol, video_object_type_indication
+    verid = 1
+    if br.read(1):  # is_object_layer_identifier
+        verid = br.read(4)
+        br.read(3)
+    if br.read(4) == 15:  # aspect_ratio_info == extended PAR
+        br.read(16)
+    if br.read(1):  # vol_control_parameters
+        br.read(3)  # chroma_format, low_delay
+        if br.read(1):  # vbv_parameters
+            br.read(79)
+    shape = br.read(2)
+    if shape == SHAPE_GRAYSCALE and verid != 1:
+        br.read(4)
+    br.read(1)
+    resolution = br.read(16)
+    br.read(1)
+    tib = max(1, (resolution - 1).bit_length())
+    if br.read(1):  # fixed_vop_rate
+        br.read(tib)
+    return verid, shape, tib
+
+
+def _vol_sprite(br: _Bits, verid: int) -> int:
+    sprite = br.read(1 if verid == 1 else 2)
+    if sprite in (SPRITE_STATIC, SPRITE_GMC):
+        if sprite != SPRITE_GMC:
+            br.read(56)
+        br.read(6 + 2 + 1)
+        if sprite != SPRITE_GMC:
+            br.read(1)
+    return sprite
+
+
+def _vol_quant(br: _Bits) -> int:
+    """quant_precision, the quantisation matrices skipped."""
+    quant_precision = 5
+    if br.read(1):  # not_8_bit
+        quant_precision = br.read(4)
+        br.read(4)
+    if br.read(1):  # quant_type (MPEG quantisation)
+        if br.read(1):
+            _skip_matrix(br)
+        if br.read(1):
+            _skip_matrix(br)
+    return quant_precision
+
+
+def _vol_tools(br: _Bits, verid: int) -> tuple[bool, bool, bool, bool]:
+    """(quarter_sample, complexity_estimation, newpred, reduced_resolution)."""
+    quarter_sample = bool(br.read(1)) if verid != 1 else False
+    complexity = not br.read(1)
+    newpred = reduced = False
+    if not complexity:
+        br.read(1)  # resync_marker_disable
+        if br.read(1):  # data_partitioned
+            br.read(1)
+        if verid != 1:
+            newpred = bool(br.read(1))
+            if newpred:
+                br.read(3)
+            reduced = bool(br.read(1))
+    return quarter_sample, complexity, newpred, reduced
+
+
 def parse_vol(data: bytes) -> VolHeader | None:
     """Parse the first VOL header in ``data`` (extradata or a packet); None if absent/unparsable."""
     pos = find_start_code(data, VOL_START_MIN, VOL_START_MAX)
@@ -86,26 +153,7 @@ def parse_vol(data: bytes) -> VolHeader | None:
         return None
     br = _Bits(data[pos : pos + 256])
     try:
-        br.read(1 + 8)  # random_accessible_vol, video_object_type_indication
-        verid = 1
-        if br.read(1):  # is_object_layer_identifier
-            verid = br.read(4)
-            br.read(3)
-        if br.read(4) == 15:  # aspect_ratio_info == extended PAR
-            br.read(16)
-        if br.read(1):  # vol_control_parameters
-            br.read(3)  # chroma_format, low_delay
-            if br.read(1):  # vbv_parameters
-                br.read(79)
-        shape = br.read(2)
-        if shape == SHAPE_GRAYSCALE and verid != 1:
-            br.read(4)
-        br.read(1)
-        resolution = br.read(16)
-        br.read(1)
-        tib = max(1, (resolution - 1).bit_length())
-        if br.read(1):  # fixed_vop_rate
-            br.read(tib)
+        verid, shape, tib = _vol_preamble(br)
         if shape != SHAPE_RECTANGULAR:
             return None  # shaped objects: not something a video dataset contains
         br.read(1)
@@ -115,34 +163,9 @@ def parse_vol(data: bytes) -> VolHeader | None:
         br.read(1)
         interlaced = bool(br.read(1))
         br.read(1)  # obmc_disable
-        sprite = br.read(1 if verid == 1 else 2)
-        if sprite in (SPRITE_STATIC, SPRITE_GMC):
-            if sprite != SPRITE_GMC:
-                br.read(56)
-            br.read(6 + 2 + 1)
-            if sprite != SPRITE_GMC:
-                br.read(1)
-        quant_precision = 5
-        if br.read(1):  # not_8_bit
-            quant_precision = br.read(4)
-            br.read(4)
-        if br.read(1):  # quant_type (MPEG quantisation)
-            if br.read(1):
-                _skip_matrix(br)
-            if br.read(1):
-                _skip_matrix(br)
-        quarter_sample = bool(br.read(1)) if verid != 1 else False
-        complexity = not br.read(1)
-        newpred = reduced = False
-        if not complexity:
-            br.read(1)  # resync_marker_disable
-            if br.read(1):  # data_partitioned
-                br.read(1)
-            if verid != 1:
-                newpred = bool(br.read(1))
-                if newpred:
-                    br.read(3)
-                reduced = bool(br.read(1))
+        sprite = _vol_sprite(br, verid)
+        quant_precision = _vol_quant(br)
+        quarter_sample, complexity, newpred, reduced = _vol_tools(br, verid)
     except EOFError:
         return None
     return VolHeader(verid, shape, tib, width, height, interlaced, sprite, quant_precision,

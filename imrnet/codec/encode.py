@@ -22,7 +22,7 @@ import av
 import numpy as np
 
 from ..paths import refuse_overlap
-from .bitstream import parse_vol, parse_vop
+from .bitstream import parse_vop
 from .errors import CorruptVideoError, VideoError
 from .read import open_container, open_mpeg4
 
@@ -93,7 +93,7 @@ def _timed(frames, in_rate: Fraction):
     """Pair each frame with an exact timestamp: pts * time_base, or index / rate when the
     container gives no usable (present and increasing) pts."""
     last = None
-    for i, f in enumerate(frames):
+    for f in frames:
         t = None
         if f.pts is not None and f.time_base is not None:
             t = Fraction(f.pts) * Fraction(f.time_base)

@@ -1,4 +1,4 @@
-"""CoViAR's input normalisation, as model-ready float tensors (DESIGN.md's model input).
+"""CoViAR's input normalisation, as model-ready float tensors (docs/conventions.md, model input).
 
 CoViAR (``dataset.py`` / ``transforms.py``):
 

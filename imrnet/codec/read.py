@@ -36,7 +36,7 @@ _B, _S = int(PictureType.B), int(PictureType.S)
 
 @dataclass
 class CompressedClip:
-    """T GOPs of a compressed video, P sampled P-frames each (DESIGN.md's data contract).
+    """T GOPs of a compressed video, P sampled P-frames each (docs/conventions.md, data contracts).
 
     Attributes:
         iframes: uint8 [T, H, W, 3] RGB I-frames.
@@ -256,8 +256,9 @@ def read_compressed(path: str | os.PathLike, *, num_gops: int = 5, pframe_stride
     _check_args(num_gops, pframe_stride, start_gop, representation, mc, pad, gop_size)
     container, stream, vol = open_mpeg4(path)
     try:
-        return _read(path, container, stream, vol, num_gops, pframe_stride, start_gop,
-                     representation, mc, pad, bool(with_residual), gop_size)
+        spec = _ReadSpec(num_gops, pframe_stride, start_gop, representation, mc, pad,
+                         bool(with_residual), gop_size)
+        return _read(path, container, stream, vol, spec)
     except VideoError:
         raise
     except (av.FFmpegError, EOFError) as e:
@@ -300,14 +301,22 @@ def _recorded_gop(container) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _read(path, container, stream, vol, num_gops, stride, start_gop, representation, mc_mode,
-          pad, with_residual, gop_hint) -> CompressedClip:
-    cc = stream.codec_context
-    cc.thread_count = 1
-    cc.options = {"flags2": "+export_mvs"}
-    packets = _packets(container, stream, path)
+@dataclass(frozen=True)
+class _ReadSpec:
+    """What `read_compressed` was asked for (checked by `_check_args`)."""
 
-    # Look ahead (demux only) to the second key frame: the nominal GOP size fixes P.
+    num_gops: int
+    stride: int
+    start_gop: int
+    representation: str
+    mc: str
+    pad: str | None
+    with_residual: bool
+    gop_hint: int | None
+
+
+def _look_ahead(path, packets, vol):
+    """Demux (no decoding) up to the second key frame: (packets seen, key frame numbers, VOL)."""
     ahead, keys = [], []
     for n, packet in packets:
         data = bytes(packet)
@@ -325,27 +334,36 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
         raise CorruptVideoError(path, "no video packets")
     if not keys:
         raise CorruptVideoError(path, "no key frame (I-VOP) in the stream")
-    gop_size = gop_hint or _recorded_gop(container)
-    if gop_size is None:
-        gop_size = (keys[1] if len(keys) > 1 else ahead[-1][0] + 1) - keys[0]
-    n_p = (gop_size - 1) // stride
-    if n_p < 1:
-        raise ShortVideoError(path, f"GOP of {gop_size} frame(s) holds no P-frame at stride {stride}")
+    return ahead, keys, vol
+
+
+def _checked_frame(cc, packet, path, n, pos, vtype, out):
+    """Decode one frame of the window; its type, key flag and size checked."""
+    frame = _decode(cc, packet, path, n)
+    if int(frame.pict_type) in (_B, _S):
+        raise UnsupportedVideoError(path, f"B-frames or S-VOPs (frame {n}) are not supported; {_REENCODE}")
+    if frame.key_frame != (pos == 0):
+        raise CorruptVideoError(path, f"frame {n}: decoded key flag {bool(frame.key_frame)} "
+                                      f"disagrees with the stream's VOP type {vtype}")
+    if pos == 0:
+        if out.iframes is None:
+            out.allocate(frame.height, frame.width)
+        elif (frame.height, frame.width) != (out.h, out.w):
+            raise UnsupportedVideoError(path, f"frame {n}: size changes mid-stream; {_REENCODE}")
+    return frame
+
+
+def _fill_window(path, cc, frames, spec: _ReadSpec, n_p: int) -> _Window:
+    """Walk the stream's (n, packet, data, VOP type, VOP header) and decode the window's GOPs:
+    each GOP's I-frame and P-frames up to ``stride * n_p`` after it."""
+    stride, start_gop = spec.stride, spec.start_gop
     span = stride * n_p
-    fps = float(stream.average_rate or stream.guessed_rate or 0.0)
-
-    def stream_all():
-        yield from ahead
-        for n, packet in packets:
-            data = bytes(packet)
-            yield (n, packet, data) + _vop_type(data, vol, packet)
-
-    out = _Window(num_gops, n_p, with_residual)
+    out = _Window(spec.num_gops, n_p, spec.with_residual)
     state = None
     gop = -1
     pos = 0
-    last_gop = start_gop + num_gops - 1
-    for n, packet, data, vtype, vop in stream_all():
+    last_gop = start_gop + spec.num_gops - 1
+    for n, packet, _data, vtype, vop in frames:
         _check_vop_type(path, vtype, n)
         if vtype == "I":
             if state is not None and gop >= start_gop:  # the window's previous GOP ended early
@@ -358,25 +376,15 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
             pos += 1
         if gop < 0:
             continue
-        in_window = start_gop <= gop <= last_gop and pos <= span
-        if not in_window:
+        if not (start_gop <= gop <= last_gop and pos <= span):
             if n == 0:  # give the decoder an in-band VOL header
                 _decode(cc, packet, path, n)
             if gop > last_gop:
                 break
             continue
-        frame = _decode(cc, packet, path, n)
-        if int(frame.pict_type) in (_B, _S):
-            raise UnsupportedVideoError(path, f"B-frames or S-VOPs (frame {n}) are not supported; {_REENCODE}")
-        if frame.key_frame != (pos == 0):
-            raise CorruptVideoError(path, f"frame {n}: decoded key flag {bool(frame.key_frame)} "
-                                          f"disagrees with the stream's VOP type {vtype}")
+        frame = _checked_frame(cc, packet, path, n, pos, vtype, out)
         if pos == 0:
-            if out.iframes is None:
-                out.allocate(frame.height, frame.width)
-            elif (frame.height, frame.width) != (out.h, out.w):
-                raise UnsupportedVideoError(path, f"frame {n}: size changes mid-stream; {_REENCODE}")
-            state = _GopState(frame, n, representation, mc_mode, path, out)
+            state = _GopState(frame, n, spec.representation, spec.mc, path, out)
         else:
             state.step(frame, vop, pos // stride - 1 if pos % stride == 0 else None, n)
         if pos == span:
@@ -384,20 +392,48 @@ def _read(path, container, stream, vol, num_gops, stride, start_gop, representat
             state = None
             if gop == last_gop:
                 break
+    return out
+
+
+def _read(path, container, stream, vol, spec: _ReadSpec) -> CompressedClip:
+    cc = stream.codec_context
+    cc.thread_count = 1
+    cc.options = {"flags2": "+export_mvs"}
+    packets = _packets(container, stream, path)
+
+    # Look ahead (demux only) to the second key frame: the nominal GOP size fixes P.
+    ahead, keys, vol = _look_ahead(path, packets, vol)
+    gop_size = spec.gop_hint or _recorded_gop(container)
+    if gop_size is None:
+        gop_size = (keys[1] if len(keys) > 1 else ahead[-1][0] + 1) - keys[0]
+    stride = spec.stride
+    n_p = (gop_size - 1) // stride
+    if n_p < 1:
+        raise ShortVideoError(path, f"GOP of {gop_size} frame(s) holds no P-frame at stride {stride}")
+    span = stride * n_p
+    fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+
+    def stream_all():
+        yield from ahead
+        for n, packet in packets:
+            data = bytes(packet)
+            yield (n, packet, data) + _vop_type(data, vol, packet)
+
+    out = _fill_window(path, cc, stream_all(), spec, n_p)
     complete = out.done  # a GOP the stream ended inside is simply not counted
-    if complete < num_gops:
-        if pad != "repeat" or complete == 0:
+    if complete < spec.num_gops:
+        if spec.pad != "repeat" or complete == 0:
             raise ShortVideoError(
-                path, f"{complete} complete GOP(s) of {span + 1}+ frames from GOP {start_gop}, "
-                      f"{num_gops} asked" + ("" if pad else " (pad='repeat' repeats the last)"))
-    padded = num_gops - complete
+                path, f"{complete} complete GOP(s) of {span + 1}+ frames from GOP {spec.start_gop}, "
+                      f"{spec.num_gops} asked" + ("" if spec.pad else " (pad='repeat' repeats the last)"))
+    padded = spec.num_gops - complete
     out.pad(padded)
-    rounding = out.rounding if mc_mode == "exact" else None
+    rounding = out.rounding if spec.mc == "exact" else None
     return CompressedClip(
         iframes=out.iframes, motion=out.motion, residual=out.residual,
         iframe_index=out.iidx, pframe_index=out.pidx,
-        gop_size=gop_size, fps=fps, path=path, representation=representation, mc=mc_mode,
-        start_gop=start_gop, padded=padded, rounding=rounding,
+        gop_size=gop_size, fps=fps, path=path, representation=spec.representation, mc=spec.mc,
+        start_gop=spec.start_gop, padded=padded, rounding=rounding,
         rounding_source=None if rounding is None else ("inferred" if out.inferred else "bitstream"))
 
 

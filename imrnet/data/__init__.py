@@ -1,6 +1,7 @@
-"""Datasets: the official layouts of UCF-101, HMDB-51 and Kinetics-400 (``list_videos``);
-the built-in synthetic sets, clip sampling and transforms arrive with the rest of the dataset
-issue."""
+"""Datasets: the official layouts of UCF-101, HMDB-51 and Kinetics-400 (`ucf101`, `hmdb51`,
+`kinetics400`), the built-in synthetic sets (`synthetic`), fetching and extraction to MPEG-4
+(`fetch`, `extract`), and `CompressedClipDataset`: clip sampling, shared geometry
+(`transforms`) and PMSP labels, one deterministic sample per (seed, epoch, index)."""
 
 from .dataset import CompressedClipDataset, collate_clips
 from .records import DatasetError, VideoList, VideoRecord

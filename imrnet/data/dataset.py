@@ -1,4 +1,4 @@
-"""`CompressedClipDataset`: compressed clips as DESIGN.md's sample dicts, deterministic per
+"""`CompressedClipDataset`: compressed clips as the sample dicts of docs/conventions.md, deterministic per
 (seed, epoch, index) whatever the number of DataLoader workers.
 
 Training: a random start among the valid windows of ``num_gops`` GOPs (videos with fewer GOPs

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..codec import VideoError, probe_mpeg4
 from ..codec.encode import made_by_encode
 from ..paths import Busy, exclusive, refuse_overlap, within, write_bytes_atomic
-from ..codec.cli import encode_jobs, write_failures
+from ..codec.jobs import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
 from .flow import flow_jobs, flow_path
 from .records import (DatasetError, VideoList, VideoRecord, reset_if_changed, safe_relative,
@@ -280,7 +280,7 @@ def _drop_changed(out: Path, suffix: str, jobs: list, pairs: list, verify: str, 
     the new index (with ``verify="size"``, the recorded ones: nothing recorded is hashed
     again)."""
     rows = _records(out, suffix)
-    for j, (_, dst) in zip(jobs, pairs):
+    for j, (_, dst) in zip(jobs, pairs, strict=True):
         row, d = rows.get(j["rel"]), Path(dst)
         if not d.is_file() or d.is_symlink():
             continue
@@ -322,7 +322,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
     _drop_changed(out, suffix, jobs, pairs, verify, shas)
     if shard is None or shard[0] == 0:
         write_bytes_atomic(out / "missing.json", (json.dumps(missing, indent=1) + "\n").encode())
-    rel = {dst: j["rel"] for j, (_, dst) in zip(jobs, pairs)}
+    rel = {dst: j["rel"] for j, (_, dst) in zip(jobs, pairs, strict=True)}
     by_src = dict(pairs)
     journal_path = out / f"{JOURNAL}{suffix}.jsonl"
     out.mkdir(parents=True, exist_ok=True)
@@ -342,7 +342,7 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
         bad = flow_jobs(list(encoded), workers=workers, progress=progress, desc=f"{name} flow")
         failed.update({encoded[d]: f"optical flow: {why}" for d, why in bad.items()})
     index = []
-    for j, (_, dst) in zip(jobs, pairs):
+    for j, (_, dst) in zip(jobs, pairs, strict=True):
         if j["src"] in failed or not os.path.exists(dst):
             continue
         info = infos[dst]

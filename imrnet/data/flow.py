@@ -2,7 +2,7 @@
 
 `farneback_flow` decodes an encoded video (the same frames the RGB baseline sees) and runs
 OpenCV's Farneback on the luma planes, frame k against frame k-1. The flow follows the motion
-vectors' convention (DESIGN.md): frame k's pixel (y, x) comes from frame k-1 at (y+dy, x+dx),
+vectors' convention (docs/conventions.md): frame k's pixel (y, x) comes from frame k-1 at (y+dy, x+dx),
 so the geometry transforms treat it exactly like ``motion``. Frame 0 has none (zeros).
 
 Stored beside the video as ``<video>.flow.npz`` (``flow`` int8 [N, H, W, 2] in steps of
@@ -113,7 +113,7 @@ def _flow_one(video: str) -> tuple[str, None, str | None]:
 def flow_jobs(videos: list[str], *, workers: int = 1, progress: bool = True,
               desc: str = "flow") -> dict[str, str]:
     """Write the flow of every video lacking it; returns {video: reason} for failures."""
-    from ..codec.cli import run_jobs
+    from ..codec.jobs import run_jobs
 
     todo = [v for v in videos if not flow_path(v).exists()]
     for v in todo:  # temp files of a killed earlier run

@@ -127,7 +127,6 @@ def reset_if_changed(base: Path, params: dict, *, stamp: str = ".params.json") -
     differs, ``base`` is deleted (it holds only this stage's outputs) and True is returned. A
     non-empty ``base`` without a stamp was not made by a stage: `DatasetError`, nothing deleted.
     """
-    import json
     import shutil
     import sys
 

@@ -1,4 +1,4 @@
-"""Geometry on compressed clips, applied to the three streams alike (DESIGN.md).
+"""Geometry on compressed clips, applied to the three streams alike (docs/conventions.md).
 
 A clip here is a dict with ``iframes`` uint8 [T,H,W,3], ``motion`` float32 [T,P,H,W,2] (dx, dy
 in pixels) and ``residual`` int16 [T,P,H,W,3]; other keys pass through. Motion *values* move
@@ -10,7 +10,7 @@ with the geometry:
   factors: a multi-scale crop resized to a square is anisotropic, which CoViAR forgets);
   I-frames and residuals resampled bilinearly (residuals rounded back to int16);
 * horizontal flip: dx negated;
-* rot90 by +90 degrees (counter-clockwise as displayed, ``np.rot90``): (dx, dy) -> (dy, -dx).
+* (rotation by 90 degrees belongs to the rotation pretext task: `imrnet.pretext.baselines.rot90`).
 
 Geometry comes before normalisation (`imrnet.codec.to_model_input`). Functions are pure and
 return new dicts; the random parameters come from a caller's ``numpy.random.Generator``.
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from . import kernels
 
-__all__ = ["crop", "crop_resize", "resize", "hflip", "rot90", "multiscale_crop_params", "three_crops",
+__all__ = ["crop", "crop_resize", "resize", "hflip", "multiscale_crop_params", "three_crops",
            "PAPER_SCALES"]
 
 STREAMS = ("iframes", "motion", "residual")
@@ -148,18 +148,6 @@ def hflip(clip: dict) -> dict:
     sign = np.array([-1.0, 1.0], dtype=np.float32)
     return _apply(clip, lambda a: np.ascontiguousarray(a[..., ::-1, :]),
                   lambda m: np.ascontiguousarray(m[..., ::-1, :] * sign))
-
-
-def rot90(clip: dict) -> dict:
-    """Rotate by +90 degrees (counter-clockwise as displayed); (dx, dy) -> (dy, -dx)."""
-    def rot(a):
-        return np.ascontiguousarray(np.rot90(a, k=1, axes=(-3, -2)))
-
-    def motion(m):
-        r = rot(m)
-        return np.ascontiguousarray(np.stack([r[..., 1], -r[..., 0]], axis=-1))
-
-    return _apply(clip, rot, motion)
 
 
 def multiscale_crop_params(h: int, w: int, rng: np.random.Generator,

@@ -99,5 +99,5 @@ def evaluate_classification(model, dataset, *, batch_size=8, workers=0, device="
     m = classification_metrics(p["scores"], p["labels"], num_classes=num_classes,
                                bootstrap=bootstrap, seed=seed)
     m["videos"] = [[v, int(y), int(s.argmax())] for v, y, s in
-                   zip(p["video_ids"], p["labels"], p["scores"])]
+                   zip(p["video_ids"], p["labels"], p["scores"], strict=True)]
     return m

@@ -88,16 +88,17 @@ def heldout_pretext(net, heads, dataset, *, batch_size: int = 8, workers: int = 
         k = classes[name]
         if name == "pmsp":  # every level and window weighs the same, as in the mean loss
             levs = sorted(loss[name])
-            cat = lambda d: [torch.cat(d[lev]).numpy() for lev in levs]  # noqa: E731
+            cat = lambda d, levs=levs: [torch.cat(d[lev]).numpy() for lev in levs]  # noqa: E731
             ls_l, ys_l, ps_l = cat(loss[name]), cat(labels[name]), cat(pred[name])
             ls = np.concatenate(ls_l, 1).astype(np.float64).mean(1)
             ks = [k[lev] for lev in levs]
-            const_clip = np.concatenate([_prior_nll(y, kk) for y, kk in zip(ys_l, ks)], 1).mean(1)
+            const_clip = np.concatenate([_prior_nll(y, kk) for y, kk in zip(ys_l, ks, strict=True)],
+                                        1).mean(1)
             ys, ps = np.concatenate(ys_l, 1), np.concatenate(ps_l, 1)
             # levels weighted by their windows, as the loss and the constant are
             windows = [y.shape[1] for y in ys_l]
             majority = float(np.average([np.bincount(y.ravel(), minlength=kk).max() / y.size
-                                         for y, kk in zip(ys_l, ks)], weights=windows))
+                                         for y, kk in zip(ys_l, ks, strict=True)], weights=windows))
             uniform = float(np.average([math.log(kk) for kk in ks], weights=windows))
         else:
             ls = torch.cat(loss[name]).double().numpy()

@@ -71,7 +71,8 @@ class CoViAR(nn.Module):
         out = {"embedding": torch.cat(feats, 1)}
         if logits:
             out["stream_logits"] = logits
-            out["logits"] = sum(w * logits[n] for w, n in zip(self.weights, "IMR")) / sum(self.weights)
+            out["logits"] = (sum(w * logits[n] for w, n in zip(self.weights, "IMR", strict=True))
+                             / sum(self.weights))
         return out
 
 

@@ -74,7 +74,7 @@ class Pathway(nn.Module):
         inner, out = stage_widths(depth, width)
         self.out_widths = [width] + out  # after conv1, res2, res3, res4, res5
         stages, cin = [], width
-        for i, (w, n) in enumerate(zip(inner, STAGE_DEPTHS[depth])):
+        for i, (w, n) in enumerate(zip(inner, STAGE_DEPTHS[depth], strict=True)):
             stride = 1 if i == 0 else (res5_stride if i == 3 else 2)
             stages.append(make_stage(depth, cin + extra_in[i], w, n, stride,
                                      BLOCK_TEMPORAL[(depth, kind)][i]))
@@ -133,7 +133,7 @@ class IMRNet(nn.Module):
         self.r_path = Pathway(in_channels=3, width=p_width, kind="P", extra_in=p_extra, **kw)
         self.fusions = nn.ModuleList(
             [Fusion(ci, cp, kappa=self.kappa, connection=connection, lateral=lateral, gated=gated)
-             for ci, cp in zip(i_at, p_at)] if fused else [])
+             for ci, cp in zip(i_at, p_at, strict=True)] if fused else [])
         self.out_channels = (i_out[3], p_out[3], p_out[3])
         self.embedding_dim = sum(self.out_channels)
         self.dropout = nn.Dropout(dropout)

@@ -1,7 +1,7 @@
 """Bidirectional dynamic connections (paper section 2.1, Eq. 1-3) between the I pathway and one
 P pathway (M or R).
 
-Erratum (DESIGN.md): the text and Eq. 2 put the convolution on I -> P and the deconvolution on
+Erratum (docs/conventions.md): the text and Eq. 2 put the convolution on I -> P and the deconvolution on
 P -> I, which cannot match the shapes (the I pathway has kappa times fewer frames). Here P -> I
 is the time-strided convolution (T*P -> T frames) and I -> P the matching transposed
 convolution (T -> T*P frames), both (kappa x 1 x 1) kernels with (kappa, 1, 1) stride and a

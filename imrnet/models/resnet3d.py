@@ -159,7 +159,7 @@ class ResNet3d(nn.Module):
         self.stem = Stem3d(in_channels, width, CONV1_KERNEL[kind])
         inner, out = stage_widths(depth, width)
         cin, stages = width, []
-        for i, (w, n) in enumerate(zip(inner, STAGE_DEPTHS[depth])):
+        for i, (w, n) in enumerate(zip(inner, STAGE_DEPTHS[depth], strict=True)):
             stride = 1 if i == 0 else (res5_stride if i == 3 else 2)
             stages.append(make_stage(depth, cin, w, n, stride, BLOCK_TEMPORAL[(depth, kind)][i]))
             cin = out[i]

@@ -2,7 +2,7 @@
 
 * **rotation** (3D rotation prediction, Jing et al. 2018): every stream rotated in the image
   plane by k x 90 degrees, k in 0..3 (label k); motion vectors rotate with the frames
-  (`imrnet.data.transforms.rot90`: (dx, dy) -> (dy, -dx) per +90 degrees). Needs square crops.
+  (`rot90`: (dx, dy) -> (dy, -dx) per +90 degrees). Needs square crops.
 * **arrow_of_time** (Wei et al. 2018): label 1 = the clip played backwards, motion vectors
   negated. The network reads a clip as groups (an I-frame, then the P-frames that follow it
   in playback order); played backwards, the P-frames that follow I-frame g are those of GOP
@@ -22,15 +22,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import transforms as T
+__all__ = ["rot90", "rotate_clip", "reverse_clip", "arrow_clip"]
 
-__all__ = ["rotate_clip", "reverse_clip", "arrow_clip"]
+
+def rot90(clip: dict) -> dict:
+    """Rotate every stream by +90 degrees (counter-clockwise as displayed, ``np.rot90`` over the
+    image axes); motion and flow vectors rotate with the frames: (dx, dy) -> (dy, -dx). Other
+    keys pass through; a new dict is returned."""
+    def rot(a):
+        return np.ascontiguousarray(np.rot90(a, k=1, axes=(-3, -2)))
+
+    out = dict(clip)
+    for k in ("iframes", "residual"):
+        if clip.get(k) is not None:
+            out[k] = rot(clip[k])
+    for k in ("motion", "flow"):
+        if clip.get(k) is not None:
+            r = rot(clip[k])
+            out[k] = np.ascontiguousarray(np.stack([r[..., 1], -r[..., 0]], axis=-1))
+    return out
 
 
 def rotate_clip(clip: dict, k: int) -> dict:
     """Rotate all streams by k x 90 degrees (counter-clockwise as displayed)."""
     for _ in range(int(k) % 4):
-        clip = T.rot90(clip)
+        clip = rot90(clip)
     return clip
 
 

@@ -160,7 +160,7 @@ def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
                      "gflops": flops.total / 1e9, "unsupported_ops": flops.unsupported_ops,
                      "times_ms": []})
     for _ in range(rounds):
-        for net, row in zip(nets, rows):
+        for net, row in zip(nets, rows, strict=True):
             lat = measure_latency(net, _inputs(row["input"], size), "cpu", frames=row["frames"],
                                   warmup=warmup, repeats=repeats)
             row["times_ms"] += [round(t, 3) for t in lat.times_ms]

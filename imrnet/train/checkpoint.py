@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..models.trained import read_checkpoint
 from ..paths import write_bytes_atomic
 from .config import diff_params, params_hash
 
@@ -48,10 +49,7 @@ def load_checkpoint(path: str | os.PathLike, cfg: dict | None = None) -> dict:
     """Load with ``weights_only=True``; with ``cfg``, refuse a checkpoint whose params hash
     differs, saying which params differ."""
     path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure: name the file
-        raise ValueError(f"{path}: not a readable checkpoint ({e})") from None
+    state = read_checkpoint(path)
     if cfg is not None and state.get("params_hash") != params_hash(cfg):
         diff = diff_params(json.loads(state["params"]), cfg)
         raise CheckpointMismatch(f"{path}: written with other params ({'; '.join(diff) or 'hash'}); "

@@ -3,10 +3,10 @@ hashed over the keys that change results."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import math
+
+from ..settings import as_int, as_number, deep_merge
 
 __all__ = ["DEFAULTS", "MODEL_DEFAULTS", "ARCHS", "make_config", "params_hash", "diff_params",
            "NOT_HASHED", "as_int", "as_number"]
@@ -60,26 +60,6 @@ NEUTRAL = {("optim", "name"): "sgd", ("optim", "head_lr_mult"): 1.0, ("pmsp_redu
            ("data", "augment_on"): "worker"}
 
 
-def _merge(base: dict, over: dict, path=()) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if not isinstance(k, str):
-            raise ValueError(f"training params: keys must be names, got {k!r}"
-                             + (f" under {'.'.join(path)}" if path else ""))
-        if k not in base:
-            where = ".".join(path + (k,))
-            raise ValueError(f"unknown training param {where!r}; known: "
-                             f"{', '.join(sorted(base))}")
-        if isinstance(base[k], dict) and not isinstance(v, dict):
-            where = ".".join(path + (k,))
-            raise ValueError(f"{where} must be a mapping, got {v!r}")
-        if isinstance(base[k], dict) and k not in ("weights",):
-            out[k] = _merge(base[k], v, path + (k,))
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 # (key path, kind, least allowed value): each checked by `_check_values` with a message that
 # names the key, the value and what is allowed. "int" refuses bools and floats with a fraction.
 _VALUES = [
@@ -92,29 +72,6 @@ _VALUES = [
     (("optim", "batch_size"), "int", 1), (("optim", "warmup_epochs"), "int", 0),
     (("eval", "bootstrap"), "int", 0), (("eval", "batch_size"), "int", 1),
 ]
-
-
-def as_int(v) -> int | None:
-    """``v`` when it is an int, else None: a bool, a float or a string ("2", which the code
-    using the value would not take) is not an integer here."""
-    if isinstance(v, bool) or not isinstance(v, int):
-        return None
-    return v
-
-
-def as_number(v) -> float | None:
-    """``v`` as a finite number when it is one (YAML reads ``1e-4``, without a dot, as a
-    string: accepted, as ``float()`` always did), else None."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, str):
-        try:
-            v = float(v)
-        except ValueError:
-            return None
-    if isinstance(v, (int, float)) and math.isfinite(v):
-        return v
-    return None
 
 
 def _check_values(c: dict) -> None:
@@ -228,7 +185,8 @@ def make_config(cfg: dict | None = None) -> dict:
     arch = cfg.get("arch", DEFAULTS["arch"])
     if not isinstance(arch, str) or arch not in MODEL_DEFAULTS:
         raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
-    c = _merge({**DEFAULTS, "model": MODEL_DEFAULTS[arch]}, cfg)
+    c = deep_merge({**DEFAULTS, "model": MODEL_DEFAULTS[arch]}, cfg, strict=True,
+                   what="training param")
     _check_values(c)
     o = c["optim"]
     for k in ("epochs", "batch_size"):

@@ -64,7 +64,7 @@ def all_reduce_sums(values: dict, info: DistInfo) -> dict:
     keys = sorted(values)
     t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
-    return dict(zip(keys, t.tolist()))
+    return dict(zip(keys, t.tolist(), strict=True))
 
 
 def broadcast_flag(flag: bool, info: DistInfo) -> bool:

@@ -22,9 +22,9 @@ import math
 import os
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,7 +38,7 @@ from ..data.extract import DatasetError, index_gop_size, load_index
 from ..data.transforms import PAPER_SCALES
 from ..evaluate.classify import evaluate_classification
 from ..evaluate.pretext import heldout_pretext
-from ..models import build_coviar, build_imrnet, build_imrnet_flow
+from ..models.trained import STREAMS, backbone_state, build_network, load_backbone, mask_streams
 from ..paths import exclusive
 from ..pretext.tasks import Pretext, build_heads, task_losses
 from ..pretext.tasks import check_weights
@@ -65,21 +65,7 @@ class StreamMask(nn.Module):
         return getattr(self.net, "uses_flow", False)
 
     def forward(self, iframes, motion, residual, *flow):
-        xs = [x if k in self.streams else torch.zeros_like(x)
-              for k, x in zip(("iframes", "motion", "residual"), (iframes, motion, residual))]
-        return self.net(*xs, *flow)
-
-
-def build_network(arch: str, model: dict, *, frames, num_classes):
-    """The network of ``arch`` (imrnet | coviar | imrnet_flow) with ``model`` as its builder's
-    arguments."""
-    if arch == "imrnet":
-        return build_imrnet(**model, frames=frames, num_classes=num_classes)
-    if arch == "imrnet_flow":
-        return build_imrnet_flow(**model, frames=frames, num_classes=num_classes)
-    if arch == "coviar":
-        return build_coviar(**model, frames=frames, num_classes=num_classes)
-    raise ValueError(f"unknown arch {arch!r}")
+        return self.net(*mask_streams((iframes, motion, residual), self.streams), *flow)
 
 
 class Trainable(nn.Module):
@@ -95,8 +81,7 @@ class Trainable(nn.Module):
 
     def forward(self, batch: dict):
         dev = next(self.parameters()).device
-        xs = [batch[k].to(dev) if k in self.streams else torch.zeros_like(batch[k], device=dev)
-              for k in ("iframes", "motion", "residual")]
+        xs = mask_streams([batch[k].to(dev) for k in STREAMS], self.streams)
         if getattr(self.net, "uses_flow", False):
             xs.append(batch["flow"].to(dev))
         out = self.net(*xs)
@@ -195,26 +180,6 @@ def slice_batch(batch, r: int, m: int):
     return batch
 
 
-def backbone_state(state: dict) -> dict:
-    """The backbone's weights from a `Trainable` state dict: heads and classifier dropped."""
-    return {k[4:]: v for k, v in state.items()
-            if k.startswith("net.") and not k.startswith(("net.fc.", "net.fcs."))}
-
-
-def load_backbone(net: nn.Module, state: dict, source) -> None:
-    """Load a checkpoint's backbone into ``net`` (heads and classifier dropped); a backbone of
-    other shapes or other layers is a ValueError naming ``source``."""
-    try:
-        missing, unexpected = net.load_state_dict(backbone_state(state["model"]), strict=False)
-    except RuntimeError as e:  # shape mismatches
-        lines = str(e).splitlines()
-        raise ValueError(f"{source}: backbone does not match the model "
-                         f"({lines[1].strip() if len(lines) > 1 else e})") from None
-    if unexpected or any(not k.startswith(("fc.", "fcs.")) for k in missing):
-        raise ValueError(f"{source}: backbone does not match the model "
-                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-
-
 def _subset(records, n):
     if not n or n >= len(records):
         return records
@@ -274,9 +239,26 @@ def _run(cfg: dict, mode: str) -> dict:
         return _train(cfg, mode, held)
 
 
-def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
-    info = init_distributed()
-    seed_everything(int(cfg["seed"]))
+@dataclass
+class _Run:
+    """One training run's pieces, built by `_build` in a fixed order (the torch RNG draws of
+    the network's and heads' initialisation must not move)."""
+
+    cfg: dict
+    mode: str
+    info: object
+    out: Path
+    records: object
+    ds: CompressedClipDataset
+    model: "Trainable"
+    opt: torch.optim.Optimizer
+    sched: object
+    T: int
+    flow: bool
+    batch: int
+
+
+def _build(cfg: dict, mode: str, info) -> _Run:
     d, m, o = cfg["data"], cfg["model"], cfg["optim"]
     out = Path(cfg["out"])
     records = _subset(load_index(d["root"], d["dataset"], subset=d["subset"], split=d["split"]),
@@ -284,8 +266,6 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
     if mode == "finetune":  # before anything is written
         check_test_scale(d["root"], d["dataset"], crop=int(d["crop"]),
                          resize_short=d["resize_short"])
-    held_name, held = heldout
-    checked = [t for t in cfg["tasks"] if t != "supervised"] if held is not None else []
     if info.main:
         out.mkdir(parents=True, exist_ok=True)
     num_classes = len(records.classes)
@@ -325,6 +305,13 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
         raise ValueError(f"batch size {B} is not divisible by the {info.world} processes")
     total, warm = spe * int(o["epochs"]), spe * int(o["warmup_epochs"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total=total, warmup=warm))
+    return _Run(cfg, mode, info, out, records, ds, model, opt, sched, T, flow, B)
+
+
+def _resume(run: _Run) -> int:
+    """The first epoch to train: from ``checkpoint.pt`` when resuming (model, optimiser,
+    scheduler and RNG restored, the logs cut to it), else 0 with fresh logs."""
+    cfg, info, out = run.cfg, run.info, run.out
     start = 0
     ckpt = out / "checkpoint.pt"
     resume = broadcast_flag(bool(cfg["resume"]) and ckpt.is_file(), info)  # rank 0 decides
@@ -336,9 +323,9 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
         if int(state.get("world", 1)) != info.world:
             raise CheckpointMismatch(f"{ckpt}: written by {state.get('world', 1)} process(es), "
                                      f"resumed by {info.world}: the BatchNorm batches would differ")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
+        run.model.load_state_dict(state["model"])
+        run.opt.load_state_dict(state["optimizer"])
+        run.sched.load_state_dict(state["scheduler"])
         start = int(state["epoch"])
         torch.set_rng_state(state["torch_rng"])
         if state.get("cuda_rng") and torch.cuda.is_available():
@@ -349,96 +336,125 @@ def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
     elif info.main:
         for log in ("metrics.jsonl", "timing.jsonl"):
             (out / log).unlink(missing_ok=True)
-    barrier(info)
-    ddp = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank]
-                                                     if info.device.type == "cuda" else None)
-           if info.active else model)
-    micro = 1 if info.active else int(cfg["micro_batches"])
-    use_bf16 = bool(cfg["bf16_cuda"]) and info.device.type == "cuda"
+    return start
+
+
+def _train_epoch(run: _Run, ddp, epoch: int) -> dict:
+    """One epoch: its metrics row (appended to metrics.jsonl with its timing, and a checkpoint
+    written, by rank 0)."""
     from tqdm import tqdm
 
-    workers = int(d["workers"])
+    cfg, info, o, opt = run.cfg, run.info, run.cfg["optim"], run.opt
+    micro = 1 if info.active else int(cfg["micro_batches"])
+    use_bf16 = bool(cfg["bf16_cuda"]) and info.device.type == "cuda"
+    workers = int(cfg["data"]["workers"])
+    run.ds.set_epoch(epoch)
+    mine = [b[info.rank::info.world]
+            for b in global_batches(len(run.ds), run.batch, int(cfg["seed"]), epoch)]
+    loader = torch.utils.data.DataLoader(run.ds, batch_sampler=mine, num_workers=workers,
+                                         collate_fn=collate_clips,
+                                         multiprocessing_context="fork" if workers else None)
+    sums, t0 = defaultdict(float), time.perf_counter()
+    bar = tqdm(loader, disable=not (cfg["progress"] and info.main), unit="batch",
+               desc=f"{run.mode} {epoch + 1}/{o['epochs']}")
+    ddp.train()
+    lr_used = opt.param_groups[0]["lr"]
+    for batch in bar:
+        batch = finish_batch(batch, info.device)  # augment_on="device": frames resized here
+        lr_used = opt.param_groups[0]["lr"]
+        opt.zero_grad(set_to_none=True)
+        for r in range(micro):
+            chunk = slice_batch(batch, r, micro) if micro > 1 else batch
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+                loss, metrics, n = ddp(chunk)
+            (loss / micro).backward()
+            sums["n"] += n
+            sums["loss"] += float(loss.detach()) * n
+            for k, v in metrics.items():
+                sums[k] += v * n
+        opt.step()
+        run.sched.step()
+        if info.main and cfg["progress"]:
+            acc = sums.get("acc", sums.get("ctp_acc", sums.get("pmsp_acc", 0.0)))
+            bar.set_postfix(loss=f"{sums['loss'] / sums['n']:.3f}",
+                            acc=f"{acc / sums['n']:.3f}",
+                            clips_s=f"{sums['n'] * info.world / (time.perf_counter() - t0):.1f}")
+    sums = all_reduce_sums(dict(sums), info)
+    n = sums.pop("n")
+    row = {"epoch": epoch + 1, "lr": lr_used, "clips": int(n),
+           **{k: v / n for k, v in sorted(sums.items())}}
+    wall = time.perf_counter() - t0
+    if info.main:
+        with open(run.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        with open(run.out / "timing.jsonl", "a") as f:
+            f.write(json.dumps({"epoch": epoch + 1, "wall_s": round(wall, 3),
+                                "clips_per_s": round(n / wall, 2)}) + "\n")
+        save_checkpoint(run.out / "checkpoint.pt", cfg=cfg, epoch=epoch + 1, model=run.model,
+                        optimizer=opt, scheduler=run.sched, world=info.world)
+    barrier(info)
+    return row
+
+
+def _evaluate(run: _Run, heldout) -> dict:
+    """Rank 0's evaluation after training: the three-crop test of a finetuning run, the
+    held-out pretext check of a pretraining run."""
+    cfg, d, info = run.cfg, run.cfg["data"], run.info
+    workers, T = int(d["workers"]), run.T
+    held_name, held = heldout
+    out = {}
+    if run.mode == "finetune":
+        test = load_index(d["root"], d["dataset"], subset=d["test_subset"], split=d["split"])
+        tds = CompressedClipDataset(test, train=False, num_gops=T,
+                                    pframe_stride=d["pframe_stride"], crop_size=d["crop"],
+                                    resize_short=d["resize_short"], test_clips=d["test_clips"],
+                                    pmsp=False, with_flow=run.flow)
+        out["test"] = evaluate_classification(
+            StreamMask(run.model.net, cfg["streams"]), tds,
+            batch_size=int(cfg["eval"]["batch_size"]), workers=workers, device=info.device,
+            bootstrap=int(cfg["eval"]["bootstrap"]), seed=int(cfg["seed"]),
+            num_classes=len(run.records.classes))
+        out["classes"] = list(run.records.classes)
+    if held is not None:  # did each pretext task leave chance on videos it never saw?
+        checked = [t for t in cfg["tasks"] if t != "supervised"]
+        hds = CompressedClipDataset(held, train=True, num_gops=T,
+                                    pframe_stride=d["pframe_stride"], crop_size=d["crop"],
+                                    flip=d["flip"], seed=int(cfg["seed"]), pmsp="pmsp" in checked,
+                                    pmsp_pframes=d["pmsp_pframes"],
+                                    pretext=Pretext(checked, num_gops=T))
+        hds.set_epoch(0)
+        out["heldout"] = {
+            "dataset": held_name, "subset": d["test_subset"],
+            "tasks": heldout_pretext(run.model.net, nn.ModuleDict(
+                {k: h for k, h in run.model.heads.items() if k != "supervised"}), hds,
+                batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
+                device=info.device, bootstrap=int(cfg["eval"]["bootstrap"]),
+                seed=int(cfg["seed"]))}
+    return out
+
+
+def _train(cfg: dict, mode: str, heldout=(None, None)) -> dict:
+    info = init_distributed()
+    seed_everything(int(cfg["seed"]))
+    run = _build(cfg, mode, info)
+    start = _resume(run)
+    barrier(info)
+    ddp = (torch.nn.parallel.DistributedDataParallel(run.model, device_ids=[info.local_rank]
+                                                     if info.device.type == "cuda" else None)
+           if info.active else run.model)
+    epochs, out = int(cfg["optim"]["epochs"]), run.out
     row = {}
-    if start >= int(o["epochs"]) and (out / "metrics.jsonl").is_file():  # rerun of a finished run
+    if start >= epochs and (out / "metrics.jsonl").is_file():  # rerun of a finished run
         lines = (out / "metrics.jsonl").read_text().splitlines()
         row = json.loads(lines[-1]) if lines else {}
-    for epoch in range(start, int(o["epochs"])):
-        ds.set_epoch(epoch)
-        mine = [b[info.rank::info.world] for b in global_batches(len(ds), B, int(cfg["seed"]), epoch)]
-        loader = torch.utils.data.DataLoader(ds, batch_sampler=mine, num_workers=workers,
-                                             collate_fn=collate_clips,
-                                             multiprocessing_context="fork" if workers else None)
-        sums, t0 = defaultdict(float), time.perf_counter()
-        bar = tqdm(loader, disable=not (cfg["progress"] and info.main), unit="batch",
-                   desc=f"{mode} {epoch + 1}/{o['epochs']}")
-        ddp.train()
-        lr_used = opt.param_groups[0]["lr"]
-        for batch in bar:
-            batch = finish_batch(batch, info.device)  # augment_on="device": frames resized here
-            lr_used = opt.param_groups[0]["lr"]
-            opt.zero_grad(set_to_none=True)
-            for r in range(micro):
-                chunk = slice_batch(batch, r, micro) if micro > 1 else batch
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                    loss, metrics, n = ddp(chunk)
-                (loss / micro).backward()
-                sums["n"] += n
-                sums["loss"] += float(loss.detach()) * n
-                for k, v in metrics.items():
-                    sums[k] += v * n
-            opt.step()
-            sched.step()
-            if info.main and cfg["progress"]:
-                acc = sums.get("acc", sums.get("ctp_acc", sums.get("pmsp_acc", 0.0)))
-                bar.set_postfix(loss=f"{sums['loss'] / sums['n']:.3f}",
-                                acc=f"{acc / sums['n']:.3f}",
-                                clips_s=f"{sums['n'] * info.world / (time.perf_counter() - t0):.1f}")
-        sums = all_reduce_sums(dict(sums), info)
-        n = sums.pop("n")
-        row = {"epoch": epoch + 1, "lr": lr_used, "clips": int(n),
-               **{k: v / n for k, v in sorted(sums.items())}}
-        wall = time.perf_counter() - t0
-        if info.main:
-            with open(out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            with open(out / "timing.jsonl", "a") as f:
-                f.write(json.dumps({"epoch": epoch + 1, "wall_s": round(wall, 3),
-                                    "clips_per_s": round(n / wall, 2)}) + "\n")
-            save_checkpoint(ckpt, cfg=cfg, epoch=epoch + 1, model=model, optimizer=opt,
-                            scheduler=sched, world=info.world)
-        barrier(info)
+    for epoch in range(start, epochs):
+        row = _train_epoch(run, ddp, epoch)
     result = {"params": cfg, "params_hash": params_hash(cfg), "train": row,
               "environment": environment(info.device)}
     if info.main:
-        save_atomic({"model": model.state_dict(), "params": json.dumps(cfg, sort_keys=True),
-                     "params_hash": params_hash(cfg), "epoch": int(o["epochs"])},
-                    out / "model.pt")
-        if mode == "finetune":
-            test = load_index(d["root"], d["dataset"], subset=d["test_subset"], split=d["split"])
-            tds = CompressedClipDataset(test, train=False, num_gops=T,
-                                        pframe_stride=d["pframe_stride"], crop_size=d["crop"],
-                                        resize_short=d["resize_short"], test_clips=d["test_clips"],
-                                        pmsp=False, with_flow=flow)
-            result["test"] = evaluate_classification(
-                StreamMask(model.net, cfg["streams"]), tds,
-                batch_size=int(cfg["eval"]["batch_size"]), workers=workers, device=info.device,
-                bootstrap=int(cfg["eval"]["bootstrap"]), seed=int(cfg["seed"]),
-                num_classes=num_classes)
-            result["classes"] = list(records.classes)
-        if held is not None:  # did each pretext task leave chance on videos it never saw?
-            hds = CompressedClipDataset(held, train=True, num_gops=T,
-                                        pframe_stride=d["pframe_stride"], crop_size=d["crop"],
-                                        flip=d["flip"], seed=int(cfg["seed"]), pmsp="pmsp" in checked,
-                                        pmsp_pframes=d["pmsp_pframes"],
-                                        pretext=Pretext(checked, num_gops=T))
-            hds.set_epoch(0)
-            result["heldout"] = {
-                "dataset": held_name, "subset": d["test_subset"],
-                "tasks": heldout_pretext(model.net, nn.ModuleDict(
-                    {k: h for k, h in model.heads.items() if k != "supervised"}), hds,
-                    batch_size=int(cfg["eval"]["batch_size"]), workers=workers,
-                    device=info.device, bootstrap=int(cfg["eval"]["bootstrap"]),
-                    seed=int(cfg["seed"]))}
+        save_atomic({"model": run.model.state_dict(), "params": json.dumps(cfg, sort_keys=True),
+                     "params_hash": params_hash(cfg), "epoch": epochs}, out / "model.pt")
+        result.update(_evaluate(run, heldout))
         _write_atomic(out / "metrics.json", json.dumps(result, indent=1, sort_keys=True) + "\n")
     barrier(info)
     return result

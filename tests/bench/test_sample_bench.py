@@ -89,7 +89,7 @@ def test_sample_vs_read(benchmark, video):
         torch.set_num_threads(threads)
     read = med["read_compressed"]
     # the spread of the per-round ratio says how busy the machine was
-    r224 = [a / b for a, b in zip(times["sample 224 + PMSP"], times["read_compressed"])]
+    r224 = [a / b for a, b in zip(times["sample 224 + PMSP"], times["read_compressed"], strict=True)]
     print("\nsample path at 340x256 -> crops (5 I + 25 P), 1 torch thread, median of 21 interleaved rounds")
     print(f"{'':30s} {'ms':>8s} {'x read':>8s} {'target':>8s}")
     for k, v in med.items():

@@ -3,7 +3,10 @@ the time split between waiting for data, forward (with the losses), backward and
 and peak memory.    make bench
 
 Data: synthetic-kinetics at 85x64 (24 clips), crop 64, IMRNet-R18 width 16, res5 stride 1,
-batch 8, DataLoader workers 0 and 2. Nothing here asserts a time.
+batch 8, DataLoader workers 0 and 2. pytest-benchmark times one epoch with 2 workers (the
+default profile's loader runs 1-2); the in-process epoch is timed beside it. Target: with 2
+workers the model waits on data for at most ``DATA_SHARE`` of the epoch (the loader keeps up).
+Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -60,9 +63,12 @@ def _epoch(records, workers):
     return n / (time.perf_counter() - t0), t
 
 
+DATA_SHARE = 0.10
+
+
 def test_training_throughput(benchmark, records):
-    rows = [(w, *_epoch(records, w)) for w in (0, 2)]
-    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    rows = [(0, *_epoch(records, 0)), (2, *benchmark.pedantic(_epoch, args=(records, 2),
+                                                              rounds=1, iterations=1))]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("\npretraining (PMSP + CTP), IMRNet-R18 width 16 at 64x64, batch 8")
     for w, rate, t in rows:
@@ -72,5 +78,9 @@ def test_training_throughput(benchmark, records):
         benchmark.extra_info[f"workers{w}_clips_per_s"] = round(rate, 2)
         benchmark.extra_info.update({f"workers{w}_{k}_s": round(v, 2) for k, v in t.items()})
     print(f"  peak RSS of this process: {peak:.0f} MiB")
+    share = rows[1][2]["data"] / sum(rows[1][2].values())
+    print(f"  target: data wait <= {DATA_SHARE:.0%} of the epoch with 2 workers: {share:.0%}, "
+          + ("met" if share <= DATA_SHARE else "missed"))
     benchmark.extra_info["peak_rss_mib"] = round(peak)
-    assert all(r > 0 for _, r, _ in rows)
+    benchmark.extra_info["workers2_data_share"] = round(share, 3)
+    assert all(sum(t.values()) > 0 and all(v >= 0 for v in t.values()) for _, _, t in rows)

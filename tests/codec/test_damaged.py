@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import av
 import numpy as np
 import pytest
 

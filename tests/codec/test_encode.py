@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 
 import av
 import numpy as np
@@ -111,7 +110,7 @@ def test_fps_resampling_nearest_frame(tmp_path):
         got = [int(np.median(f.to_ndarray(format="gray", threads=1))) for f in c.decode(video=0)]
     # output frame k at k/30 s shows input frame round(k*25/30): one in six is repeated
     want = [4 * min(49, int(k * 25 / 30 + 0.5)) for k in range(60)]
-    assert max(abs(g - w) for g, w in zip(got, want)) <= 3
+    assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 3
 
 
 @pytest.mark.parametrize("content", [b"", b"this is not a video\n" * 50, None])

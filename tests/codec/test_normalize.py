@@ -1,4 +1,4 @@
-"""to_model_input: CoViAR's normalisation and DESIGN.md's layout; motion_to_rgb; DataLoader use."""
+"""to_model_input: CoViAR's normalisation and docs/conventions.md's layout; motion_to_rgb; DataLoader use."""
 
 from __future__ import annotations
 

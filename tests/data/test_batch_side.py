@@ -3,7 +3,6 @@ flips and normalises per batch; on CPU the batch is the per-sample path's, bit f
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -55,7 +54,7 @@ def test_device_batches_through_workers_and_without_resizing(sprite_clip):
         raw = list(torch.utils.data.DataLoader(device, batch_size=4, num_workers=2,
                                                collate_fn=collate_clips,
                                                multiprocessing_context="fork"))
-        for x, r in zip(a, raw):
+        for x, r in zip(a, raw, strict=True):
             same_size += sum(tuple(d.iframes.shape[1:3]) == (86, 86) for d in r["deferred"])
             y = finish_batch(r)
             for k in ("iframes", "motion", "residual"):

@@ -52,7 +52,7 @@ def test_test_samples_have_three_crops(records):
 def test_same_results_with_0_and_2_workers_and_epochs_differ(records):
     ds = CompressedClipDataset(records * 2, train=True, crop_size=48, num_gops=2, seed=5)
     a, b = _load(ds, 0), _load(ds, 2)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         for k in ("iframes", "motion", "residual", "label"):
             assert torch.equal(x[k], y[k])
         assert x["pmsp"].keys() == y["pmsp"].keys()
@@ -60,7 +60,7 @@ def test_same_results_with_0_and_2_workers_and_epochs_differ(records):
         assert x["start_gop"] == y["start_gop"]
     ds.set_epoch(1)
     c = _load(ds, 0)
-    assert any(not torch.equal(x["iframes"], z["iframes"]) for x, z in zip(a, c))
+    assert any(not torch.equal(x["iframes"], z["iframes"]) for x, z in zip(a, c, strict=True))
 
 
 def test_tsn_multi_clip_testing(records):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from imrnet.evaluate import (bootstrap_interval, classification_metrics, cosine_topk,

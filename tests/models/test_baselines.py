@@ -58,5 +58,5 @@ def test_r3d_flow_and_imrnet_plus_flow():
         o1 = both(*a, f)
         o2 = both(*a, f + 1.0)  # no lateral connections between IMRNet and the flow stream
     assert o1["embedding"].shape == (1, both.embedding_dim) == (1, 64 + 2 * 16 + 64)
-    assert all(torch.equal(x, y) for x, y in zip(o1["maps"][:3], o2["maps"][:3]))
+    assert all(torch.equal(x, y) for x, y in zip(o1["maps"][:3], o2["maps"][:3], strict=True))
     assert not torch.equal(o1["maps"][3], o2["maps"][3])

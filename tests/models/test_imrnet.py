@@ -110,7 +110,7 @@ def test_gates_depend_on_the_input(kw):
         h.remove()
     n = len(seen) // 2
     assert n == 8  # 4 fusion points x (M, R)
-    for (ai, ap), (bi, bp) in zip(seen[:n], seen[n:]):
+    for (ai, ap), (bi, bp) in zip(seen[:n], seen[n:], strict=True):
         assert ((ai > 0) & (ai < 1)).all() and not torch.allclose(ai, bi)
         if both:
             assert not torch.allclose(ap, bp)

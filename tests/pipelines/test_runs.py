@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from imrnet.data.synthetic import DATASETS
 from imrnet.train.config import make_config
 from pipelines import runs as R
+from pipelines.profiles import resolve_profile
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = {p.stem: yaml.safe_load(p.read_text()) for p in (ROOT / "profiles").glob("*.yaml")}
+PROFILES = {p.stem: resolve_profile(p.stem, ROOT) for p in (ROOT / "profiles").glob("*.yaml")}
 
 # Measured on this project's 2-core machine (2026-11-29, `make repro`, reports/timing/): clips per
 # second of training at the default profile's sizes (96x72 built-in data, 3 GOPs, crop 64,
@@ -30,7 +30,7 @@ def _sizes(params):
     out = {}
     for name, e in params["fetch"]["datasets"].items():
         spec = DATASETS[name]
-        n = lambda per: 0 if per == 0 else max(1, round(per * e["scale"]))  # noqa: E731
+        n = lambda per, e=e: 0 if per == 0 else max(1, round(per * e["scale"]))  # noqa: E731
         out[name] = (n(spec.train_per_class) * len(spec.classes), n(spec.test_per_class) * len(spec.classes))
     return out
 
@@ -39,10 +39,10 @@ def budget_seconds(params) -> tuple[float, int]:
     sizes = _sizes(params)
     clips = 0.0
     pre = params["pretrain"]
-    for name, run in pre["runs"].items():
+    for run in pre["runs"].values():
         clips += R.run_budget(pre, sizes[pre["dataset"]][0], run) * sizes[pre["dataset"]][0]
     ft = params["finetune"]
-    for name, run in ft["runs"].items():
+    for run in ft["runs"].values():
         n_train, n_test = sizes[run["dataset"]]
         clips += R.run_budget(ft, n_train, run) * n_train + n_test  # 3 views x 1/3 cost
     stages = len(pre["runs"]) + len(ft["runs"]) + 5
@@ -108,8 +108,8 @@ def test_after_must_be_the_runs_start(fake_index):
         R.finetune_config(p, name)
 
 
-def test_profiles_share_the_dag_and_params_is_the_default():
-    """Smoke and default run the same stages; params.yaml is checked in as the default."""
+def test_profiles_share_the_dag():
+    """Smoke and default run the same stages; every profile has every section."""
     keys = lambda p: (sorted(p["pretrain"]["runs"]), sorted(p["finetune"]["runs"]))  # noqa: E731
     assert keys(PROFILES["smoke"]) == keys(PROFILES["default"])
     assert {"default", "smoke", "paper"} <= set(PROFILES)

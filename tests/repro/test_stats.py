@@ -108,7 +108,7 @@ def test_pilot_quantities_recover_a_known_design_and_carry_no_direction():
     base = rng.random(n) < 0.6
     flip_a = rng.random(n) < 0.2  # videos where A differs from the base model whatever the seed
     a, b = [], []
-    for s in range(2):
+    for _ in range(2):
         noise = rng.random(n) < 0.1
         a.append({f"v{i}": int(base[i] ^ flip_a[i] ^ noise[i]) for i in range(n)})
         b.append({f"v{i}": int(base[i]) for i in range(n)})
@@ -126,7 +126,6 @@ def test_the_seed_term_is_not_halved_at_two_seeds():
     """Two seeds whose differences disagree widely: the interval's seed part is scaled by
     sqrt(2) (resampling 2 of 2 seeds keeps half their variance), so it is wider than the
     unscaled two-way bootstrap's, centred on the same estimate."""
-    import numpy as np
 
     from repro.stats import seeded_bootstrap
 

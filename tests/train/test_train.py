@@ -56,7 +56,7 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
     h = res["heldout"]
     assert h["dataset"] == "synthetic-ucf" and h["subset"] == "test" and set(h["tasks"]) == {"pmsp", "ctp"}
     import math
-    for task, v in h["tasks"].items():
+    for v in h["tasks"].values():
         assert v["n"] == 12 and v["constant"] <= v["uniform"] + 1e-9
         assert v["margin"] == pytest.approx(v["loss"] - v["constant"])
         assert v["margin_ci95"][0] <= v["margin"] <= v["margin_ci95"][1]
@@ -77,10 +77,22 @@ def test_pretrain_then_finetune_end_to_end(tiny_data, tmp_path):
     again = finetune(_cfg(tiny_data, tmp_path / "ft", tasks=[],
                           init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
     assert again["test"] == t and again["train"] == ft["train"]
-    # heads dropped, backbone loaded: the finetuned run started from the pretrained conv1
-    w0 = _weights(tmp_path / "pre" / "model.pt")["net.i_path.stem.0.weight"]
-    scratch = finetune(_cfg(tiny_data, tmp_path / "scratch", tasks=[], optim={"epochs": 1}))
-    assert scratch["test"]["n"] == 12 and w0.shape[0] == 8
+    # heads dropped, backbone loaded: at learning rate 0 a finetuned run keeps every pretrained
+    # weight of the backbone (BN running statistics aside), while a scratch run starts elsewhere
+    pre = _weights(tmp_path / "pre" / "model.pt")
+    still = finetune(_cfg(tiny_data, tmp_path / "still", tasks=[], optim={"epochs": 1, "lr": 0.0},
+                          init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
+    assert still["test"]["n"] == 12
+    kept = _weights(tmp_path / "still" / "model.pt")
+    backbone = [k for k, v in pre.items() if k.startswith("net.") and k in kept
+                and v.is_floating_point() and "running_" not in k]
+    assert "net.i_path.stem.0.weight" in backbone and len(backbone) > 20
+    assert all(torch.equal(pre[k], kept[k]) for k in backbone)
+    assert not any(k.startswith("net.fc") for k in pre)  # the pretext run has no classifier
+    scratch = finetune(_cfg(tiny_data, tmp_path / "scratch", tasks=[], optim={"epochs": 1, "lr": 0.0}))
+    assert scratch["test"]["n"] == 12
+    assert not torch.equal(pre["net.i_path.stem.0.weight"],
+                           _weights(tmp_path / "scratch" / "model.pt")["net.i_path.stem.0.weight"])
     with pytest.raises(ValueError, match="backbone does not match"):
         finetune(_cfg(tiny_data, tmp_path / "bad", tasks=[], model={"i_width": 16},
                       init={"checkpoint": str(tmp_path / "pre" / "model.pt")}))
@@ -182,7 +194,7 @@ def test_ddp_two_processes_match_the_micro_batched_reference(tiny_data, tmp_path
     ra = [json.loads(x) for x in (tmp_path / "ref" / "metrics.jsonl").read_text().splitlines()]
     rb = [json.loads(x) for x in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
     assert len(ra) == len(rb) == 2
-    for x, y in zip(ra, rb):
+    for x, y in zip(ra, rb, strict=True):
         assert x["clips"] == y["clips"] and abs(x["loss"] - y["loss"]) < 1e-5 * max(1, abs(x["loss"]))
     wa, wb = _weights(tmp_path / "ref" / "model.pt"), _weights(tmp_path / "ddp" / "model.pt")
     for k in wa:
