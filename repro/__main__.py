@@ -11,7 +11,10 @@ claims.md, index.html) from the existing run metrics, without training (`pipelin
 under other kernel settings, and which pinned numbers move (`repro.crosscheck`).
 
 ``python -m repro kernelprobe``: a hash per training kernel under the mode and the
-vendor-neutral alternatives, to compare two machines op by op (`repro.kernelprobe`)."""
+vendor-neutral alternatives, to compare two machines op by op (`repro.kernelprobe`).
+
+``python -m repro readme [--check]``: the README's claims tables, regenerated from
+``reports/<profile>/claims.md`` (`repro.readme`; exit 1 with --check when one is stale)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,21 @@ def main(argv=None) -> int:
     c.add_argument("--workdir", help="a new folder for the scratch copy (default: a temporary one)")
     sub.add_parser("kernelprobe", help="a hash per training kernel, under the mode and the "
                    "vendor-neutral alternatives, to compare two machines op by op")
+    rd = sub.add_parser("readme", help="regenerate the README's claims tables from the reports")
+    rd.add_argument("--check", action="store_true", help="only compare (exit 1: stale)")
     a = ap.parse_args(argv)
+    if a.cmd == "readme":
+        from .readme import sync_readme
+
+        try:
+            changed = sync_readme(check=a.check)
+        except (OSError, ValueError) as e:
+            print(f"readme: {e}", file=sys.stderr)
+            return 2
+        if changed:
+            print(f"readme: claims tables {'stale' if a.check else 'rewritten'}: "
+                  f"{', '.join(changed)}", file=sys.stderr)
+        return 1 if (changed and a.check) else 0
     if a.cmd == "kernelprobe":
         from .kernelprobe import main as probe_main
 

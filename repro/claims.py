@@ -6,10 +6,14 @@ so that no wall-clock number enters ``claims.md``."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .checks import plateau
 from .stats import DECIDES, contrast_bootstrap, seeded_bootstrap, underpowered, verdict
 from .tables import dataset_label
+
+if TYPE_CHECKING:
+    from .results import Results
 
 __all__ = ["claims", "claims_markdown"]
 
@@ -62,7 +66,7 @@ def _training_failures(res, cells, datasets=None) -> list[str]:
     out = []
     for model, init in cells:
         for d in datasets or res.datasets:
-            for seed, r in res.runs(model, init, d).items():
+            for r in res.runs(model, init, d).values():
                 v, _ = plateau(r.get("curve", []))
                 if v in ("still rising", "falling"):
                     out.append(f"{r.get('run', model)} {v}")
@@ -106,58 +110,82 @@ def _saturation(curve, key):
     return (ys[0] - min(ys[: max(1, len(ys) // 2)])) / total
 
 
-def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
-    out = []
+SC = "scratch"
+PRETEXTS = [("pmsp_ctp", "PMSP + CTP"), ("pmsp", "PMSP"), ("ctp", "CTP"),
+            ("ctp_binary", "CTP (binary)"), ("rotation", "rotation"), ("arrow_of_time", "arrow of time")]
 
-    def add(claim, parts, how=""):
-        verd = _all([p[2] for p in parts])
-        out.append({"claim": claim, "evidence": [{"what": p[0], "result": p[1], "verdict": p[2]}
-                                                 for p in parts], "verdict": verd, "how": how})
 
-    def cmp_part(what, a, b, datasets=None):
-        try:
-            text, v = _fmt(_cmp(res, a, b, datasets))
-        except ValueError as e:  # e.g. the two cells were trained with other seeds
-            return (what, f"cannot compare {a} with {b}: {e}", "not tested")
-        if v != "not tested":
-            fails = _training_failures(res, (a, b), datasets)
-            if fails:
-                text += f" [training checks failed: {'; '.join(fails)}]"
-        return (what, text, v)
+def _cmp_part(res, what, a, b, datasets=None):
+    """(what, result, verdict) of the seed-paired comparison of cell a minus cell b, with the
+    training checks that failed behind it."""
+    try:
+        text, v = _fmt(_cmp(res, a, b, datasets))
+    except ValueError as e:  # e.g. the two cells were trained with other seeds
+        return (what, f"cannot compare {a} with {b}: {e}", "not tested")
+    if v != "not tested":
+        fails = _training_failures(res, (a, b), datasets)
+        if fails:
+            text += f" [training checks failed: {'; '.join(fails)}]"
+    return (what, text, v)
 
-    sc = "scratch"
-    add("IMRNet beats CoViAR when both train from scratch",
-        [cmp_part("A = IMRNet-R18, B = CoViAR (R18/18/18), scratch", ("imrnet", sc), ("coviar", sc))])
-    parts = []
-    cells = [("imrnet", sc), ("coviar", sc), ("imrnet", "supervised"), ("coviar", "supervised_coviar")]
+
+def _ucf(res):
+    return [d for d in res.datasets if "ucf" in d][:1] or res.datasets[:1]
+
+
+# Each claim's evaluator: (inputs) -> (evidence parts, how the verdict is reached) or None when
+# the profile has nothing to check it with. A part is (what, result, verdict).
+
+def _imrnet_vs_coviar(res, **_):
+    return [_cmp_part(res, "A = IMRNet-R18, B = CoViAR (R18/18/18), scratch",
+                      ("imrnet", SC), ("coviar", SC))], ""
+
+
+def _gap_narrows(res, **_):
+    cells = [("imrnet", SC), ("coviar", SC), ("imrnet", "supervised"), ("coviar", "supervised_coviar")]
     ds = [d for d in res.datasets if all(res.correct(*cc, d) is not None for cc in cells)]
-    terms = [(w, _pool(res, cell, ds) if ds else {}) for w, cell in zip((1, -1, -1, 1), cells)]
+    terms = [(w, _pool(res, cell, ds) if ds else {})
+             for w, cell in zip((1, -1, -1, 1), cells, strict=True)]
     if terms[0][1]:
         r = seeded_bootstrap(terms)
-        parts.append(("(IMRNet - CoViAR) from scratch minus (IMRNet - CoViAR) after Kinetics "
-                      "supervised pretraining",
-                      _interval(r), verdict(r)))
+        parts = [("(IMRNet - CoViAR) from scratch minus (IMRNet - CoViAR) after Kinetics "
+                  "supervised pretraining", _interval(r), verdict(r))]
     else:
-        parts.append(("gap contrast", "not run in this profile", "not tested"))
-    add("Supervised pretraining narrows the gap between IMRNet and CoViAR", parts,
-        "the gap from scratch minus the gap after pretraining, > 0 when it narrows")
-    t2 = [d for d in res.datasets if "ucf" in d][:1] or res.datasets[:1]
-    add("Bidirectional connections beat unidirectional ones, which beat none",
-        [cmp_part("A = bidirectional, B = unidirectional", ("imrnet", sc), ("unidirectional", sc), t2),
-         cmp_part("A = unidirectional, B = no connection", ("unidirectional", sc), ("no_connection", sc), t2)])
-    add("The convolutional lateral connection helps",
-        [cmp_part("A = conv, B = resampling only (no conv)", ("imrnet", sc), ("no_conv", sc), t2)])
-    add("The multimodal gated attention helps",
-        [cmp_part("A = gated, B = no attention", ("imrnet", sc), ("no_attention", sc), t2)])
-    tasks = [("pmsp_ctp", "PMSP + CTP"), ("pmsp", "PMSP"), ("ctp", "CTP"),
-             ("ctp_binary", "CTP (binary)"), ("rotation", "rotation"), ("arrow_of_time", "arrow of time")]
-    add("Every pretext task beats training from scratch",
-        [cmp_part(f"A = {lab} pretraining, B = scratch", ("imrnet", k), ("imrnet", sc)) for k, lab in tasks])
-    add("PMSP + CTP beats each task alone",
-        [cmp_part("A = PMSP + CTP, B = PMSP", ("imrnet", "pmsp_ctp"), ("imrnet", "pmsp")),
-         cmp_part("A = PMSP + CTP, B = CTP", ("imrnet", "pmsp_ctp"), ("imrnet", "ctp"))])
-    parts = [cmp_part("A = CTP, B = CTP (binary), finetuned accuracy", ("imrnet", "ctp"),
-                      ("imrnet", "ctp_binary"))]
+        parts = [("gap contrast", "not run in this profile", "not tested")]
+    return parts, "the gap from scratch minus the gap after pretraining, > 0 when it narrows"
+
+
+def _connections(res, **_):
+    t2 = _ucf(res)
+    return [_cmp_part(res, "A = bidirectional, B = unidirectional", ("imrnet", SC),
+                      ("unidirectional", SC), t2),
+            _cmp_part(res, "A = unidirectional, B = no connection", ("unidirectional", SC),
+                      ("no_connection", SC), t2)], ""
+
+
+def _conv_lateral(res, **_):
+    return [_cmp_part(res, "A = conv, B = resampling only (no conv)", ("imrnet", SC), ("no_conv", SC),
+                      _ucf(res))], ""
+
+
+def _gated_attention(res, **_):
+    return [_cmp_part(res, "A = gated, B = no attention", ("imrnet", SC), ("no_attention", SC),
+                      _ucf(res))], ""
+
+
+def _every_pretext(res, **_):
+    return [_cmp_part(res, f"A = {lab} pretraining, B = scratch", ("imrnet", k), ("imrnet", SC))
+            for k, lab in PRETEXTS], ""
+
+
+def _both_tasks(res, **_):
+    return [_cmp_part(res, "A = PMSP + CTP, B = PMSP", ("imrnet", "pmsp_ctp"), ("imrnet", "pmsp")),
+            _cmp_part(res, "A = PMSP + CTP, B = CTP", ("imrnet", "pmsp_ctp"), ("imrnet", "ctp"))], ""
+
+
+def _ctp_vs_binary(res, **_):
+    parts = [_cmp_part(res, "A = CTP, B = CTP (binary), finetuned accuracy", ("imrnet", "ctp"),
+                       ("imrnet", "ctp_binary"))]
     sat = {k: _saturation(res.pre[k]["curve"], "ctp_loss") if k in res.pre else None
            for k in ("ctp", "ctp_binary")}
     chance = {"ctp": math.log(4), "ctp_binary": math.log(2)}
@@ -175,54 +203,94 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
                       f"binary {sat['ctp_binary']:.2f}, four-way {sat['ctp']:.2f}", v))
     else:
         parts.append(("loss saturation", "needs >= 4 pretraining epochs of both", "not tested"))
-    add("CTP beats CTP (binary), whose loss saturates faster", parts)
-    add("The proposed pretext tasks beat rotation prediction",
-        [cmp_part(f"A = {lab}, B = rotation", ("imrnet", k), ("imrnet", "rotation"))
-         for k, lab in tasks[:3]])
-    if pmsp_pred is not None:
-        lv = pmsp_pred["levels"]
-        beat = sum(v["accuracy"] > max(v["chance"], v["majority"]) for v in lv.values())
-        r = contrast_bootstrap([(1, pmsp_pred["video_margin"])])
-        add("PMSP predictions beat chance",
-            [(f"{pmsp_pred['source']} on {pmsp_pred['n_videos']} test videos, {len(lv)} levels",
-              f"mean accuracy {pmsp_pred['mean_accuracy']:.3f} against chance "
-              f"{pmsp_pred['mean_chance']:.3f} (majority label {pmsp_pred['mean_majority']:.3f}); "
-              f"margin over the better of the two, averaged over levels: "
-              f"{_interval(r)}; {beat} of {len(lv)} levels above both", verdict(r))],
-            "a bootstrap over test videos of each video's accuracy minus the better of uniform "
-            "chance and always predicting the most frequent label, averaged over the levels; "
-            "holds when its 95% interval lies above 0")
-    else:
-        add("PMSP predictions beat chance", [("no PMSP pretraining in this profile", "", "not tested")])
-    if prof is not None:
-        parts = []
-        for t in prof["tables"]:
-            rows = {r["model"]: r for r in t["rows"]}
-            imr = rows.get("IMRNet-R18")
-            cov = next((r for k, r in rows.items() if k.startswith("CoViAR")), None)
-            if imr and cov:
-                ratio = (imr["gflops"] / imr["frames"]) / (cov["gflops"] / cov["frames"])
-                parts.append((f"GFLOPs per consumed frame at {t['size']}px, IMRNet-R18 / "
-                              f"{cov['model']} (I width {t['i_width']})", f"{ratio:.2f}",
-                              "holds" if ratio <= 2 else "contradicted"))
-        add("IMRNet costs no more than CoViAR per frame", parts,
-            "holds when IMRNet's GFLOPs per consumed frame are at most twice CoViAR's (cheaper "
-            "counts); measured ms per frame in timing/ beside this file")
-    if timing:
-        parts = []
-        for size, t in sorted(timing.items()):
-            pre = t["preprocessing_ms_per_frame"]
-            ratio = pre["flow"] / pre["motion_vectors"]
-            parts.append((f"Farneback optical flow (OpenCV, CPU) vs reading the motion vectors, ms "
-                          f"per field at {size}px (the ratio is in timing/runtime/runtime_{size}.md; "
-                          "the paper compares with TV-L1 flow, which is slower than Farneback)",
-                          "ratio >= 100" if ratio >= 100 else "ratio < 100",
-                          "holds" if ratio >= 100 else "inconclusive"))
-        add("Motion vectors are orders of magnitude cheaper to get than optical flow", parts,
-            "holds when flow costs at least 100x as much per field (two orders of magnitude); "
-            "below that inconclusive rather than contradicted, because Farneback is a fast flow "
-            "and the paper's comparison is with TV-L1 (a measured time: the exact ratio is kept "
-            "in timing/, out of this file)")
+    return parts, ""
+
+
+def _beats_rotation(res, **_):
+    return [_cmp_part(res, f"A = {lab}, B = rotation", ("imrnet", k), ("imrnet", "rotation"))
+            for k, lab in PRETEXTS[:3]], ""
+
+
+def _pmsp_predictions(res, pmsp_pred, **_):
+    if pmsp_pred is None:
+        return [("no PMSP pretraining in this profile", "", "not tested")], ""
+    lv = pmsp_pred["levels"]
+    beat = sum(v["accuracy"] > max(v["chance"], v["majority"]) for v in lv.values())
+    r = contrast_bootstrap([(1, pmsp_pred["video_margin"])])
+    return [(f"{pmsp_pred['source']} on {pmsp_pred['n_videos']} test videos, {len(lv)} levels",
+             f"mean accuracy {pmsp_pred['mean_accuracy']:.3f} against chance "
+             f"{pmsp_pred['mean_chance']:.3f} (majority label {pmsp_pred['mean_majority']:.3f}); "
+             f"margin over the better of the two, averaged over levels: "
+             f"{_interval(r)}; {beat} of {len(lv)} levels above both", verdict(r))], (
+        "a bootstrap over test videos of each video's accuracy minus the better of uniform "
+        "chance and always predicting the most frequent label, averaged over the levels; "
+        "holds when its 95% interval lies above 0")
+
+
+def _cost_per_frame(res, prof, **_):
+    if prof is None:
+        return None
+    parts = []
+    for t in prof["tables"]:
+        rows = {r["model"]: r for r in t["rows"]}
+        imr = rows.get("IMRNet-R18")
+        cov = next((r for k, r in rows.items() if k.startswith("CoViAR")), None)
+        if imr and cov:
+            ratio = (imr["gflops"] / imr["frames"]) / (cov["gflops"] / cov["frames"])
+            parts.append((f"GFLOPs per consumed frame at {t['size']}px, IMRNet-R18 / "
+                          f"{cov['model']} (I width {t['i_width']})", f"{ratio:.2f}",
+                          "holds" if ratio <= 2 else "contradicted"))
+    return parts, ("holds when IMRNet's GFLOPs per consumed frame are at most twice CoViAR's "
+                   "(cheaper counts); measured ms per frame in timing/ beside this file")
+
+
+def _flow_cost(res, timing, **_):
+    if not timing:
+        return None
+    parts = []
+    for size, t in sorted(timing.items()):
+        pre = t["preprocessing_ms_per_frame"]
+        ratio = pre["flow"] / pre["motion_vectors"]
+        parts.append((f"Farneback optical flow (OpenCV, CPU) vs reading the motion vectors, ms "
+                      f"per field at {size}px (the ratio is in timing/runtime/runtime_{size}.md; "
+                      "the paper compares with TV-L1 flow, which is slower than Farneback)",
+                      "ratio >= 100" if ratio >= 100 else "ratio < 100",
+                      "holds" if ratio >= 100 else "inconclusive"))
+    return parts, ("holds when flow costs at least 100x as much per field (two orders of "
+                   "magnitude); below that inconclusive rather than contradicted, because "
+                   "Farneback is a fast flow and the paper's comparison is with TV-L1 (a measured "
+                   "time: the exact ratio is kept in timing/, out of this file)")
+
+
+# The paper's claims, in the order the ledger lists them: (claim, evaluator).
+CLAIMS = [
+    ("IMRNet beats CoViAR when both train from scratch", _imrnet_vs_coviar),
+    ("Supervised pretraining narrows the gap between IMRNet and CoViAR", _gap_narrows),
+    ("Bidirectional connections beat unidirectional ones, which beat none", _connections),
+    ("The convolutional lateral connection helps", _conv_lateral),
+    ("The multimodal gated attention helps", _gated_attention),
+    ("Every pretext task beats training from scratch", _every_pretext),
+    ("PMSP + CTP beats each task alone", _both_tasks),
+    ("CTP beats CTP (binary), whose loss saturates faster", _ctp_vs_binary),
+    ("The proposed pretext tasks beat rotation prediction", _beats_rotation),
+    ("PMSP predictions beat chance", _pmsp_predictions),
+    ("IMRNet costs no more than CoViAR per frame", _cost_per_frame),
+    ("Motion vectors are orders of magnitude cheaper to get than optical flow", _flow_cost),
+]
+
+
+def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
+    """Every claim of `CLAIMS` the profile can check: its evidence parts and its verdict
+    (`_all` over the parts)."""
+    out = []
+    for claim, evaluate in CLAIMS:
+        got = evaluate(res, prof=prof, pmsp_pred=pmsp_pred, timing=timing)
+        if got is None:
+            continue
+        parts, how = got
+        out.append({"claim": claim, "evidence": [{"what": p[0], "result": p[1], "verdict": p[2]}
+                                                 for p in parts],
+                    "verdict": _all([p[2] for p in parts]), "how": how})
     return out
 
 
