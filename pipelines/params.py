@@ -127,6 +127,10 @@ def read_params(path: str | Path) -> dict:
     """The whole params file at ``path`` (a mapping of sections), else `ParamsError`."""
     try:
         data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        hint = (" (params.yaml is generated: run `make params [PROFILE=<name>]`)"
+                if Path(path).name == "params.yaml" else "")
+        raise ParamsError(f"{path}: no such file{hint}") from None
     except OSError as e:
         raise ParamsError(f"{path}: cannot read ({e.strerror})") from None
     except yaml.YAMLError as e:

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 from imrnet.paths import Busy
-from imrnet.train import CheckpointMismatch, finetune, pretrain
-from repro.results import read_jsonl
+from imrnet.train import CheckpointMismatch, finetune, pretrain, read_log
 
 from .runs import finetune_config, load_params, metrics_dir, pretrain_config, timing_dir, write_json
 
@@ -37,7 +36,7 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
                "seed": cfg["seed"],
                "params_hash": res["params_hash"], "final": res["train"],
                "reproducibility": res["environment"]["reproducibility"],
-               "curve": read_jsonl(out / "metrics.jsonl")}
+               "curve": read_log(out / "metrics.jsonl")}
     if stage == "pretrain":
         summary["tasks"] = cfg["tasks"]
         of = (params["pretrain"]["runs"][name] or {}).get("replicate_of")
@@ -53,7 +52,7 @@ def run_stage(stage: str, name: str, params_path: str = "params.yaml") -> dict:
                        videos=t["videos"], classes=res["classes"])
     write_json(metrics_dir(params) / stage / f"{name}.json", summary)
     write_json(timing_dir(params) / stage / f"{name}.json",
-               {"run": name, "wall_s": round(wall, 2), "epochs": read_jsonl(out / "timing.jsonl"),
+               {"run": name, "wall_s": round(wall, 2), "epochs": read_log(out / "timing.jsonl"),
                 "machine": res["environment"]["machine"]})
     return summary
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv=None) -> int:
@@ -81,7 +82,12 @@ def main(argv=None) -> int:
 
         from .pins import collect, write_pins
 
-        name = (yaml.safe_load(open("params.yaml")) or {}).get("profile_name")
+        try:
+            name = (yaml.safe_load(Path("params.yaml").read_text()) or {}).get("profile_name")
+        except (OSError, yaml.YAMLError) as e:
+            print(f"pin: params.yaml: cannot read ({e}); run `make repro PROFILE=smoke` first",
+                  file=sys.stderr)
+            return 2
         if name != "smoke":
             print(f"pin: params.yaml is the {name!r} profile; run `make repro PROFILE=smoke` first",
                   file=sys.stderr)

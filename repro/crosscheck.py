@@ -56,8 +56,11 @@ def scratch_copy(root: Path, dst: Path, profile: str = "smoke") -> Path:
     for p in (root / "reports/pinned").glob("*.json"):
         shutil.copy2(p, dst / "reports/pinned" / p.name)
     (dst / "params.yaml").unlink(missing_ok=True)
-    subprocess.run([sys.executable, "-m", "pipelines.profiles", profile], cwd=dst, check=True,
-                   capture_output=True)
+    r = subprocess.run([sys.executable, "-m", "pipelines.profiles", profile], cwd=dst,
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise ValueError(f"{dst}: profile {profile!r} could not be written "
+                         f"({r.stderr.strip() or f'exit {r.returncode}'})")
     (dst / "dvc.lock").unlink(missing_ok=True)
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
     return dst

@@ -85,17 +85,17 @@ def _load_pmsp_model(model_path, gop_size: int):
     from imrnet.models.trained import checkpoint_params, load_trained, read_checkpoint
     from imrnet.pretext.tasks import build_heads
 
-    params = checkpoint_params(read_checkpoint(model_path), model_path)
+    state = read_checkpoint(model_path)
+    params = checkpoint_params(state, model_path)
     tasks = params.get("tasks") or []
     if "pmsp" not in tasks:
         raise ValueError(f"{model_path}: pretrained on {tasks}, not on pmsp: it has no PMSP head")
     if params.get("arch", "imrnet") != "imrnet":
         raise ValueError(f"{model_path}: arch {params['arch']!r}; PMSP predictions need imrnet")
-    weights = read_checkpoint(model_path).get("model") or {}
+    weights = state.get("model") or {}
     if not any(k.startswith("heads.pmsp.") for k in weights):  # before the backbone's check
         raise ValueError(f"{model_path}: no PMSP head among the weights (a finetuned model?)")
-    net, params, state = load_trained(model_path, gop_size=gop_size)
-    weights = state.get("model") or {}
+    net, params, _ = load_trained(model_path, gop_size=gop_size, state=state)
     heads = build_heads(["pmsp"], net, num_gops=int(params["data"]["num_gops"]))
     try:  # the other tasks' heads are not needed
         heads.load_state_dict({k[len("heads."):]: v for k, v in weights.items()

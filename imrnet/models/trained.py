@@ -76,13 +76,14 @@ def load_backbone(net: nn.Module, state: dict, source) -> None:
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
-def load_trained(model_path: str | os.PathLike, *, gop_size: int) -> tuple[nn.Module, dict, dict]:
+def load_trained(model_path: str | os.PathLike, *, gop_size: int,
+                 state: dict | None = None) -> tuple[nn.Module, dict, dict]:
     """(network, params, checkpoint) of a training run's ``model.pt``: the network its params
     describe (``arch``, ``model``; clips of ``data.num_gops`` GOPs of ``gop_size`` frames at
     ``data.pframe_stride``), without a classifier, its backbone loaded, in eval mode. The
     checkpoint is returned for the heads a caller wants (``state["model"]["heads.<task>.*"]``).
-    Errors name ``model_path``."""
-    state = read_checkpoint(model_path)
+    ``state``: the checkpoint, when the caller has read it already. Errors name ``model_path``."""
+    state = read_checkpoint(model_path) if state is None else state
     params = checkpoint_params(state, model_path)
     d = params["data"]
     T = int(d["num_gops"])

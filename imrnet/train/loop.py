@@ -48,7 +48,7 @@ from .distributed import (all_reduce_sums, barrier, broadcast_flag, global_batch
                           init_distributed)
 
 __all__ = ["pretrain", "finetune", "build_network", "Trainable", "lr_factor", "slice_batch", "backbone_state",
-           "load_backbone"]
+           "load_backbone", "read_log"]
 
 
 class StreamMask(nn.Module):
@@ -188,6 +188,11 @@ def _subset(records, n):
 
 def _write_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode())
+
+
+def read_log(path: str | os.PathLike) -> list[dict]:
+    """The rows of a run's ``metrics.jsonl`` or ``timing.jsonl`` (blank lines skipped)."""
+    return [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
 
 
 def _cut_log(path: Path, epochs: int) -> None:
