@@ -49,6 +49,36 @@ def test_every_artifact_is_produced(smoke_workspace):
     assert "GFLOPs 64px" in columns and not any("ms" in c.split() or "ms/" in c for c in columns)
 
 
+def test_dvc_metrics_and_plots_show_every_run(smoke_workspace):
+    """`dvc metrics show` and `dvc plots show` (dvc.yaml's metrics and top-level plots) list
+    every training run of the profile, each plot with its whole training curve."""
+    import yaml
+
+    params = yaml.safe_load((smoke_workspace / "params.yaml").read_text())
+    shown = {}
+    for what, args in (("metrics", ("metrics", "show", "--json")),
+                       ("plots", ("plots", "show", "--json", "-o",
+                                  str(smoke_workspace.parent / "plots")))):
+        log = smoke_workspace.parent / f"dvc-{what}.json"
+        log.unlink(missing_ok=True)
+        dvc(smoke_workspace, *args, log=log)
+        text = log.read_text()
+        shown[what] = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]
+    metrics = shown["metrics"][""]["data"]
+    plots = shown["plots"]
+    assert not plots.get("errors"), plots["errors"]
+    md = "reports/smoke/metrics"
+    for stage in ("pretrain", "finetune"):
+        for run in params[stage]["runs"]:
+            path = f"{md}/{stage}/{run}.json"
+            assert metrics[path]["data"]["run"] == run
+            (entry,) = plots["data"][path]
+            rows = entry["content"]["data"]["values"]
+            curve = json.loads((smoke_workspace / path).read_text())["curve"]
+            assert sorted({r["epoch"] for r in rows}) == [r["epoch"] for r in curve]
+            assert all(math.isfinite(r["loss"]) for r in rows)
+
+
 def test_forced_rerun_is_byte_identical(smoke_workspace):
     before = snapshot(smoke_workspace)
     assert len(before) > 40
