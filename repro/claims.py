@@ -115,18 +115,30 @@ PRETEXTS = [("pmsp_ctp", "PMSP + CTP"), ("pmsp", "PMSP"), ("ctp", "CTP"),
             ("ctp_binary", "CTP (binary)"), ("rotation", "rotation"), ("arrow_of_time", "arrow of time")]
 
 
+def _numbers(r, **more) -> dict | None:
+    """A bootstrap result's difference and 95% interval (fractions), its videos and seeds: what
+    the forest plot and claims_forest.csv draw (`repro.forest`)."""
+    if r is None:
+        return None
+    return {"diff": r["diff"], "lo": r["ci"][0], "hi": r["ci"][1], "n": r["n"],
+            "seeds": r.get("seeds", 1), **more}
+
+
 def _cmp_part(res, what, a, b, datasets=None):
-    """(what, result, verdict) of the seed-paired comparison of cell a minus cell b, with the
-    training checks that failed behind it."""
+    """(what, result, verdict, numbers) of the seed-paired comparison of cell a minus cell b,
+    with the training checks that failed behind it."""
     try:
-        text, v = _fmt(_cmp(res, a, b, datasets))
+        r = _cmp(res, a, b, datasets)
+        text, v = _fmt(r)
     except ValueError as e:  # e.g. the two cells were trained with other seeds
-        return (what, f"cannot compare {a} with {b}: {e}", "not tested")
+        return (what, f"cannot compare {a} with {b}: {e}", "not tested", None)
+    fails = []
     if v != "not tested":
         fails = _training_failures(res, (a, b), datasets)
         if fails:
             text += f" [training checks failed: {'; '.join(fails)}]"
-    return (what, text, v)
+    nums = _numbers(r, a_acc=r["a_acc"], b_acc=r["b_acc"], checks_failed=bool(fails)) if r else None
+    return (what, text, v, nums)
 
 
 def _ucf(res):
@@ -134,7 +146,8 @@ def _ucf(res):
 
 
 # Each claim's evaluator: (inputs) -> (evidence parts, how the verdict is reached) or None when
-# the profile has nothing to check it with. A part is (what, result, verdict).
+# the profile has nothing to check it with. A part is (what, result, verdict[, numbers]):
+# numbers (`_numbers`) for a difference with a bootstrap interval, drawn in the forest plot.
 
 def _imrnet_vs_coviar(res, **_):
     return [_cmp_part(res, "A = IMRNet-R18, B = CoViAR (R18/18/18), scratch",
@@ -149,7 +162,7 @@ def _gap_narrows(res, **_):
     if terms[0][1]:
         r = seeded_bootstrap(terms)
         parts = [("(IMRNet - CoViAR) from scratch minus (IMRNet - CoViAR) after Kinetics "
-                  "supervised pretraining", _interval(r), verdict(r))]
+                  "supervised pretraining", _interval(r), verdict(r), _numbers(r))]
     else:
         parts = [("gap contrast", "not run in this profile", "not tested")]
     return parts, "the gap from scratch minus the gap after pretraining, > 0 when it narrows"
@@ -221,7 +234,8 @@ def _pmsp_predictions(res, pmsp_pred, **_):
              f"mean accuracy {pmsp_pred['mean_accuracy']:.3f} against chance "
              f"{pmsp_pred['mean_chance']:.3f} (majority label {pmsp_pred['mean_majority']:.3f}); "
              f"margin over the better of the two, averaged over levels: "
-             f"{_interval(r)}; {beat} of {len(lv)} levels above both", verdict(r))], (
+             f"{_interval(r)}; {beat} of {len(lv)} levels above both", verdict(r),
+             _numbers(r))], (
         "a bootstrap over test videos of each video's accuracy minus the better of uniform "
         "chance and always predicting the most frequent label, averaged over the levels; "
         "holds when its 95% interval lies above 0")
@@ -288,8 +302,10 @@ def claims(res: Results, prof, pmsp_pred, timing) -> list[dict]:
         if got is None:
             continue
         parts, how = got
-        out.append({"claim": claim, "evidence": [{"what": p[0], "result": p[1], "verdict": p[2]}
-                                                 for p in parts],
+        out.append({"claim": claim,
+                    "evidence": [{"what": p[0], "result": p[1], "verdict": p[2],
+                                  **({"interval": p[3]} if len(p) > 3 and p[3] else {})}
+                                 for p in parts],
                     "verdict": _all([p[2] for p in parts]), "how": how})
     return out
 

@@ -21,21 +21,34 @@ __all__ = ["save_png", "training_curves", "runtime_chart", "ctp_figure", "pmsp_f
 
 def training_curves(runs: dict[str, str | Path | list], keys=("loss",), *, title: str = ""):
     """One panel per metric key, one line per run (label -> its ``metrics.jsonl``, or its rows
-    already read), against epochs."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+    already read), against integer epochs; a run keeps its colour in every panel and one legend
+    below the panels names them all."""
+    from matplotlib.ticker import MaxNLocator
+
+    rows = {label: (path if isinstance(path, list) else read_jsonl(path))
+            for label, path in runs.items()}
+    palette = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
+    colour = {label: palette(i % palette.N) for i, label in enumerate(rows)}
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
-        for label, path in runs.items():
-            rows = path if isinstance(path, list) else read_jsonl(path)
-            pts = [(r["epoch"], r[key]) for r in rows if key in r]
+        for label, rs in rows.items():
+            pts = [(r["epoch"], r[key]) for r in rs if key in r]
             if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=label)
+                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, color=colour[label])
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
+        ax.set_title(key.replace("_", " "), fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    handles = [plt.Line2D([], [], color=colour[label], marker="o", ms=3, label=label)
+               for label in rows]
+    ncol = min(len(handles), 6)
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=ncol, frameon=False,
+               title="run", title_fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    legend_rows = -(-len(handles) // ncol) if handles else 0
+    fig.tight_layout(rect=(0, min(0.45, 0.07 + 0.065 * legend_rows), 1, 1))
     return fig
 
 
@@ -91,3 +104,116 @@ def pmsp_figure(clip: dict, predictions: dict | None = None) -> np.ndarray:
     from imrnet.pretext import draw_pmsp, pmsp_labels
 
     return draw_pmsp(clip["iframes"], pmsp_labels(clip["motion"]), predictions)
+
+
+def keyed_image(img: np.ndarray, *, title: str = "", x_ticks=(), y_ticks=(), top_labels=(),
+                legend=(), note: str = "", scale: float = 1.6):
+    """An RGB image (a figure drawn as pixels) with the words that make it read alone: a title,
+    labels under columns (``x_ticks``: (x pixel, text)), beside rows (``y_ticks``), over groups
+    of columns (``top_labels``: (x pixel, text)), a colour key (``legend``: (RGB 0-255, text))
+    and a note under it. Returns a matplotlib figure (`save_png` writes it)."""
+    from matplotlib.patches import Patch
+
+    h, w = img.shape[:2]
+    left = 1.9 if y_ticks else 0.3
+    fig_w = w / 100 * scale + left + 0.3
+    fig_h = h / 100 * scale + 1.0 + 0.28 * bool(top_labels) + 0.35 * bool(legend) + 0.3 * bool(note)
+    fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+    ax.imshow(img, interpolation="nearest")
+    ax.set_xticks([x for x, _ in x_ticks], [t for _, t in x_ticks], fontsize=7)
+    ax.set_yticks([y for y, _ in y_ticks], [t for _, t in y_ticks], fontsize=7)
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    for x, text in top_labels:
+        ax.text(x, -max(4, h * 0.01), text, ha="center", va="bottom", fontsize=8.5,
+                fontweight="bold")
+    if legend:
+        fig.legend(handles=[Patch(color=np.asarray(c) / 255, label=t) for c, t in legend],
+                   loc="lower center", ncol=len(legend), fontsize=8, frameon=False,
+                   bbox_to_anchor=(0.5, 0.01 + 0.3 / fig_h * bool(note)))
+    if note:
+        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7.5, color="#333333",
+                 wrap=True)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    bottom = (0.35 * bool(legend) + 0.3 * bool(note) + 0.15) / fig_h
+    top = 1 - (0.45 + 0.28 * bool(top_labels)) / fig_h
+    fig.subplots_adjust(left=left / fig_w, right=1 - 0.3 / fig_w, bottom=bottom, top=top)
+    return fig
+
+
+def _pmsp_legend():
+    from imrnet.pretext.draw import GRID_COLOURS
+
+    return [(c, f"{s}x{s} grid") for s, c in sorted(GRID_COLOURS.items())]
+
+
+def pmsp_panel_ticks(T: int, H: int, W: int, scales, *, x0: int = 0, y0: int = 0,
+                     row_prefix: str = ""):
+    """Tick positions of one `draw_pmsp` panel (rows: temporal scales, columns: I-frames) whose
+    top-left pixel is (y0, x0): ([(x, "GOP g")], [(y, "t windows of L GOPs")], width, height)."""
+    gap = max(2, H // 24)
+    xs = [(x0 + g * (W + gap) + W / 2, f"GOP {g + 1}") for g in range(T)]
+    ys = [(y0 + i * (H + gap) + H / 2,
+           f"{row_prefix}{t} window{'s' if t > 1 else ''} of {T - t + 1} GOP{'s' if T - t else ''}")
+          for i, t in enumerate(scales)]
+    return xs, ys, T * W + (T - 1) * gap, len(scales) * H + (len(scales) - 1) * gap
+
+
+PMSP_NOTE = ("A box marks the grid cell with the strongest motion over the window (Algorithm 1), "
+             "drawn on every I-frame the window covers")
+
+
+def pmsp_key(clip: dict, *, title: str):
+    """`pmsp_figure` of one clip with its key: rows are the temporal levels, columns the GOPs'
+    I-frames, colours the grids."""
+    from imrnet.pretext import pmsp_labels
+
+    labels = pmsp_labels(clip["motion"])
+    T, H, W = clip["iframes"].shape[:3]
+    xs, ys, _, _ = pmsp_panel_ticks(T, H, W, sorted({t for _, t in labels}))
+    return keyed_image(pmsp_figure(clip), title=title, x_ticks=xs, y_ticks=ys,
+                       legend=_pmsp_legend(), note=PMSP_NOTE + ".")
+
+
+def ctp_key(clip: dict, partner: dict, *, seed: int = 0, title: str = ""):
+    """`ctp_figure` with its key: the row of each transformation, the I-frame and motion halves."""
+    img = ctp_figure(clip, partner, seed=seed)
+    T = clip["motion"].shape[0]
+    h, w = clip["iframes"].shape[1:3]
+    gap = max(2, h // 16)
+    xs, x = [], 0.0
+    for k in range(2 * T):
+        xs.append((x + w / 2, f"GOP {k % T + 1}"))
+        x += w + gap * (3 if k == T - 1 else 1)
+    rows = ["aligned (its own motion)", "random (another clip's motion)",
+            "shuffle (GOPs' motion reordered)", "shift (the next GOP's motion, cyclic)"]
+    ys = [(i * (h + gap) + h / 2, r) for i, r in enumerate(rows)]
+    half = T * w + (T - 1) * gap
+    tops = [(half / 2, "I-frames"),
+            (img.shape[1] - half / 2, "first P-frame's motion of each GOP (hue: direction)")]
+    return keyed_image(img, title=title or "CTP: the four correspondence types of one clip", scale=1.1,
+                       x_ticks=xs, y_ticks=ys, top_labels=tops,
+                       note="CTP asks which row a clip's (I-frames, motion) pair came from.")
+
+
+def retrieval_key(img: np.ndarray, result: dict, *, rows: int, k: int = 3):
+    """`imrnet.evaluate.retrieval.retrieval_figure`'s image with its key: the query column, the
+    nearest training clips by rank, the border colours, the recall numbers."""
+    row_h = img.shape[0] // rows
+    h = next(x for x in range(row_h, 0, -1) if x + 2 * max(2, x // 24) == row_h)
+    b = max(2, h // 24)
+    w = (img.shape[1] - 3 * b) // (k + 1) - 2 * b
+    xs = [(b + w / 2, "query (test clip)")]
+    xs += [((j + 1) * (w + 2 * b) + 3 * b + w / 2, f"nearest training clip {j + 1}")
+           for j in range(k)]
+    recall = ", ".join(f"{key} {result[key]:.2f}" for key in sorted(result) if key.startswith("R@"))
+    return keyed_image(img, title=f"Retrieval with {result.get('model', 'the backbone')} on "
+                       f"{result.get('dataset', '')}: {result.get('queries', '?')} test queries, "
+                       f"{result.get('gallery', '?')} training clips ({recall})",
+                       x_ticks=xs, scale=1.3,
+                       legend=[((30, 180, 30), "same class as the query"),
+                               ((220, 30, 30), "another class")],
+                       note="One I-frame per clip; neighbours by cosine similarity of the "
+                            "backbone's embeddings (three crops averaged).")

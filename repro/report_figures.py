@@ -266,3 +266,31 @@ def pmsp_accuracy_chart(result: dict):
                  fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def pmsp_prediction_key(result: dict):
+    """`pmsp_prediction_figure` with its key: per example video, the ground-truth labels
+    (left) and the PMSP head's predictions (right); rows are the temporal levels, columns the
+    GOPs' I-frames, colours the grids. Returns a matplotlib figure."""
+    from .figures import PMSP_NOTE, _pmsp_legend, keyed_image, pmsp_panel_ticks
+
+    img = pmsp_prediction_figure(result)
+    ex = result["examples"]
+    T, H, W = ex[0]["iframes"].shape[:3]
+    gap_between = max(4, H // 8)
+    xs, ys, tops, y0 = [], [], [], 0
+    for k, e in enumerate(ex):
+        scales = sorted({t for _, t in e["labels"]})
+        lx, ly, pw, ph = pmsp_panel_ticks(T, H, W, scales, y0=y0, row_prefix=f"video {k + 1}: ")
+        rx, _, _, _ = pmsp_panel_ticks(T, H, W, scales, x0=pw + 4 * max(2, H // 24))
+        if k == 0:
+            xs = lx + rx
+            tops = [(pw / 2, "ground truth (labels)"), (pw + 4 * max(2, H // 24) + pw / 2,
+                                                         "predicted by the PMSP head")]
+        ys += ly
+        y0 += ph + gap_between
+    n = result.get("n_videos", len(ex))
+    return keyed_image(img, title=f"PMSP predictions beside the labels ({result.get('source', 'PMSP head')}, "
+                       f"{len(ex)} of {n} {result.get('subset', 'test')} videos)",
+                       x_ticks=xs, y_ticks=ys, top_labels=tops, legend=_pmsp_legend(),
+                       note=PMSP_NOTE + "; a right panel that matches its left was predicted right.")

@@ -21,7 +21,7 @@ from .conftest import ROOT, dvc, snapshot
 TABLES = ("table1_supervised", "table2_connections", "table3_selfsupervised", "table_runtime")
 FIGURES = ("fig3_pmsp_pyramid_real", "fig4_ctp_transformations_real", "pmsp_labels_builtin",
            "pmsp_labels_real", "pmsp_predictions", "pmsp_accuracy", "retrieval", "curves_pretrain",
-           "curves_ctp_vs_binary", "runtime_gflops")
+           "curves_ctp_vs_binary", "runtime_gflops", "claims_forest")
 
 
 def test_every_artifact_is_produced(smoke_workspace):
@@ -40,6 +40,11 @@ def test_every_artifact_is_produced(smoke_workspace):
     assert "paired bootstrap" in claims and "one training seed" in claims
     assert "## Pretext tasks on held-out clips" in claims and "| pmsp_ctp | ctp |" in claims
     assert "## Finetuning: did training accuracy plateau?" in claims
+    forest = (rep / "claims_forest.csv").read_text().splitlines()
+    assert forest[0].startswith("claim,claim_verdict,comparison,diff_points") and len(forest) > 5
+    ledger = claims.split("## Pretext tasks on held-out clips")[0]
+    with_interval = [ln for ln in ledger.splitlines() if ln.startswith("- ") and "95% CI [" in ln]
+    assert len(forest) - 1 == len(with_interval)  # one row per part with an interval
     page = (rep / "index.html").read_text()
     assert page.count("data:image/png;base64,") >= len(FIGURES) and "Table 3" in page
     assert "src=\"http" not in page  # self-contained
