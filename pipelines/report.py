@@ -37,7 +37,7 @@ from imrnet.png import save_png
 from repro.reference import load_reference, lookup
 from repro.checks import preconditions_markdown
 from repro.claims import claims, claims_markdown
-from repro.forest import forest_csv, forest_plot, forest_rows
+from repro.forest import forest_csv, forest_plot, forest_rows, without_interval
 from repro.page import index_html
 from repro.results import Results, load_json
 from repro.tables import Cell, dataset_label, render
@@ -236,12 +236,15 @@ def figures(res: Results, params: dict, ref, out: Path) -> dict:
         any(k in row for row in r["curve"]) for r in res.pre.values())]
     if res.pre:
         runs = {k: r["curve"] for k, r in res.pre.items()}
-        F.save_png(F.training_curves(runs, pre_keys, title="Pretraining"),
+        F.save_png(F.training_curves(runs, pre_keys, title=f"Pretraining on "
+                                     f"{params['pretrain'].get('dataset', '')} (training clips; "
+                                     "each run's own objective)"),
                    figs / "curves_pretrain.png")
         ctp = {k: runs[k] for k in ("ctp", "ctp_binary") if k in runs}
         if ctp:
             F.save_png(F.training_curves(ctp, ("ctp_loss", "ctp_acc"),
-                                         title="CTP (4-way) vs CTP (binary) pretraining"),
+                                         title="CTP (4-way, chance 0.25) vs CTP (binary, chance "
+                                         "0.5) pretraining, training clips"),
                        figs / "curves_ctp_vs_binary.png")
     for d in res.datasets:
         runs = {r["init"]: r["curve"] for _, r in sorted(res.ft.items())
@@ -418,7 +421,8 @@ def _build(res: Results, params: dict, ref, out: Path) -> dict:
     if rows:
         save_png(forest_plot(rows, title=f"The paper's claims, profile "
                              f"{params.get('profile_name', 'default')}: each comparison's "
-                             "difference and its 95% interval"),
+                             "difference and its 95% interval",
+                             without_interval=without_interval(cl)),
                  out / "figures" / "claims_forest.png")
     page = index_html(params, tabs, t4, md, extra, out / "figures", claims_list=cl,
                       settings=res.settings(), seeds=res.seeds())  # all made before any is written

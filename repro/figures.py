@@ -19,28 +19,55 @@ from .results import read_jsonl  # noqa: E402
 __all__ = ["save_png", "training_curves", "runtime_chart", "ctp_figure", "pmsp_figure"]
 
 
+# One colour per run name in every figure (the initialisations and pretext runs of the
+# built-in profiles; any other name gets a colour from its name, the same everywhere).
+RUN_COLOURS = {name: plt.get_cmap("tab10")(i) for i, name in enumerate(
+    ("scratch", "pmsp_ctp", "pmsp", "ctp", "ctp_binary", "rotation", "arrow_of_time",
+     "supervised", "supervised_coviar"))}
+
+
+def run_colour(label: str):
+    """The colour of run ``label`` in every figure (`RUN_COLOURS`, else one from its name)."""
+    import zlib
+
+    base = label.split("@")[-1]
+    for suffix in ("_s1", "_s2", "_s3"):
+        base = base.removesuffix(suffix)
+    if base in RUN_COLOURS:
+        return RUN_COLOURS[base]
+    return plt.get_cmap("tab20b")(zlib.crc32(label.encode()) % 20)
+
+
 def training_curves(runs: dict[str, str | Path | list], keys=("loss",), *, title: str = ""):
-    """One panel per metric key, one line per run (label -> its ``metrics.jsonl``, or its rows
-    already read), against integer epochs; a run keeps its colour in every panel and one legend
-    below the panels names them all."""
+    """One panel per metric key (training clips, per epoch), one line per run (label -> its
+    ``metrics.jsonl``, or its rows already read) against integer epochs; a run keeps its colour
+    in every panel and every figure (`run_colour`) and one legend below names them all."""
     from matplotlib.ticker import MaxNLocator
 
     rows = {label: (path if isinstance(path, list) else read_jsonl(path))
             for label, path in runs.items()}
-    palette = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
-    colour = {label: palette(i % palette.N) for i, label in enumerate(rows)}
+    epochs = sorted({r["epoch"] for rs in rows.values() for r in rs})
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         for label, rs in rows.items():
             pts = [(r["epoch"], r[key]) for r in rs if key in r]
             if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, color=colour[label])
+                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, color=run_colour(label))
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
+        ax.set_ylabel(key.replace("_", " ") + (" (training clips)" if "acc" in key else ""))
         ax.set_title(key.replace("_", " "), fontsize=9)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 12:
+            ax.set_xticks(epochs)
+            if len(epochs) == 1:
+                ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if key.endswith("loss") and any(key in r for rs in rows.values() for r in rs):
+            vals = [r[key] for rs in rows.values() for r in rs if key in r]
+            if min(vals) > 0 and max(vals) / min(vals) > 20:  # objectives of other scales
+                ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    handles = [plt.Line2D([], [], color=colour[label], marker="o", ms=3, label=label)
+    handles = [plt.Line2D([], [], color=run_colour(label), marker="o", ms=3, label=label)
                for label in rows]
     ncol = min(len(handles), 6)
     fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=ncol, frameon=False,
@@ -114,10 +141,16 @@ def keyed_image(img: np.ndarray, *, title: str = "", x_ticks=(), y_ticks=(), top
     and a note under it. Returns a matplotlib figure (`save_png` writes it)."""
     from matplotlib.patches import Patch
 
+    import textwrap
+
     h, w = img.shape[:2]
     left = 1.9 if y_ticks else 0.3
-    fig_w = w / 100 * scale + left + 0.3
-    fig_h = h / 100 * scale + 1.0 + 0.28 * bool(top_labels) + 0.35 * bool(legend) + 0.3 * bool(note)
+    fig_w = max(6.0, w / 100 * scale + left + 0.3)  # room for the words under a small image
+    title = "\n".join(textwrap.wrap(title, int(fig_w * 11))) if title else ""
+    note = "\n".join(textwrap.wrap(note, int(fig_w * 14))) if note else ""
+    n_title, n_note = title.count("\n") + bool(title), note.count("\n") + bool(note)
+    fig_h = (h / 100 * scale + 0.8 + 0.2 * n_title + 0.28 * bool(top_labels)
+             + 0.35 * bool(legend) + 0.17 * n_note + 0.12)
     fig, ax = plt.subplots(figsize=(fig_w, fig_h))
     ax.imshow(img, interpolation="nearest")
     ax.set_xticks([x for x, _ in x_ticks], [t for _, t in x_ticks], fontsize=7)
@@ -131,14 +164,14 @@ def keyed_image(img: np.ndarray, *, title: str = "", x_ticks=(), y_ticks=(), top
     if legend:
         fig.legend(handles=[Patch(color=np.asarray(c) / 255, label=t) for c, t in legend],
                    loc="lower center", ncol=len(legend), fontsize=8, frameon=False,
-                   bbox_to_anchor=(0.5, 0.01 + 0.3 / fig_h * bool(note)))
+                   bbox_to_anchor=(0.5, (0.05 + 0.17 * n_note) / fig_h))
     if note:
-        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7.5, color="#333333",
-                 wrap=True)
+        fig.text(0.5, 0.04 / fig_h, note, ha="center", va="bottom", fontsize=7.5,
+                 color="#333333")
     if title:
         fig.suptitle(title, fontsize=10)
-    bottom = (0.35 * bool(legend) + 0.3 * bool(note) + 0.15) / fig_h
-    top = 1 - (0.45 + 0.28 * bool(top_labels)) / fig_h
+    bottom = (0.35 * bool(legend) + 0.17 * n_note + 0.3) / fig_h
+    top = 1 - (0.2 + 0.2 * n_title + 0.28 * bool(top_labels)) / fig_h
     fig.subplots_adjust(left=left / fig_w, right=1 - 0.3 / fig_w, bottom=bottom, top=top)
     return fig
 
@@ -205,8 +238,8 @@ def retrieval_key(img: np.ndarray, result: dict, *, rows: int, k: int = 3):
     h = next(x for x in range(row_h, 0, -1) if x + 2 * max(2, x // 24) == row_h)
     b = max(2, h // 24)
     w = (img.shape[1] - 3 * b) // (k + 1) - 2 * b
-    xs = [(b + w / 2, "query (test clip)")]
-    xs += [((j + 1) * (w + 2 * b) + 3 * b + w / 2, f"nearest training clip {j + 1}")
+    xs = [(b + w / 2, "query\n(test clip)")]
+    xs += [((j + 1) * (w + 2 * b) + 3 * b + w / 2, f"nearest\ntraining clip {j + 1}")
            for j in range(k)]
     recall = ", ".join(f"{key} {result[key]:.2f}" for key in sorted(result) if key.startswith("R@"))
     return keyed_image(img, title=f"Retrieval with {result.get('model', 'the backbone')} on "

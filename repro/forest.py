@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .stats import DECIDES  # noqa: E402
 
-__all__ = ["VERDICT_COLOURS", "forest_rows", "forest_csv", "forest_plot"]
+__all__ = ["VERDICT_COLOURS", "forest_rows", "forest_csv", "forest_plot", "without_interval"]
 
 VERDICT_COLOURS = {"holds": "#2e8b3e", "contradicted": "#c0392b", "absent": "#7f8c8d",
                    "inconclusive": "#e08e0b", "not tested": "#bbbbbb"}
@@ -61,6 +61,12 @@ def forest_rows(cl: list[dict]) -> list[dict]:
     return out
 
 
+def without_interval(cl: list[dict]) -> list[tuple[str, str]]:
+    """(claim, verdict) of the claims none of whose parts has an interval."""
+    return [(c["claim"], c["verdict"]) for c in cl
+            if not any(e.get("interval") for e in c["evidence"])]
+
+
 def forest_csv(rows: list[dict]) -> str:
     """The rows as CSV (a header, then one line per comparison), for other tools to plot."""
     buf = io.StringIO()
@@ -70,20 +76,23 @@ def forest_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def forest_plot(rows: list[dict], *, title: str = ""):
+def forest_plot(rows: list[dict], *, title: str = "", without_interval=()):
     """The forest plot of ``rows`` (`forest_rows`): a header line per claim with its verdict,
-    then its comparisons, each a point at A - B with its 95% interval."""
+    then its comparisons, each a point at A - B with its 95% interval (bootstrap percentiles:
+    not symmetric, so both ends are written beside it with the half-width).
+    ``without_interval``: (claim, verdict) of the claims decided otherwise (a cost ratio, a
+    timing), named under the plot so that no claim is silently missing."""
     lines: list[tuple[str, dict | None]] = []
     for r in rows:  # rows come grouped by claim (forest_rows keeps the ledger's order)
         if not lines or lines[-1][0] != r["claim"]:
             lines.append((r["claim"], None))
         lines.append((r["claim"], r))
     n = len(lines)
-    fig, ax = plt.subplots(figsize=(11, 0.32 * n + 1.9))
+    fig, ax = plt.subplots(figsize=(14, 0.32 * n + 1.9))
     lo = min([r["ci_low_points"] for r in rows] + [-10])
     hi = max([r["ci_high_points"] for r in rows] + [10])
     pad = 0.08 * (hi - lo)
-    ax.set_xlim(lo - pad, hi + pad * 3.2)
+    ax.set_xlim(lo - pad, hi + pad)
     ax.axvspan(-100 * DECIDES, 100 * DECIDES, color="#eeeeee", zorder=0)
     ax.axvline(0, color="black", lw=1, zorder=1)
     labels = []
@@ -92,12 +101,16 @@ def forest_plot(rows: list[dict], *, title: str = ""):
             verdicts = {x["claim_verdict"] for x in rows if x["claim"] == claim}
             labels.append(f"{claim}  [{'/'.join(sorted(verdicts))}]")
             continue
+        if r["comparison"].endswith("margin over chance"):  # not an A - B of two models
+            r = r | {"comparison": r["comparison"] + " (accuracy - best baseline)"}
         labels.append("    " + r["comparison"] + ("  (!)" if r["training_checks_failed"] else ""))
         col = VERDICT_COLOURS.get(r["verdict"], "black")
         ax.plot([r["ci_low_points"], r["ci_high_points"]], [i, i], color=col, lw=2.2, zorder=2)
         ax.plot([r["diff_points"]], [i], "o", color=col, ms=5, zorder=3)
-        ax.text(hi + pad * 0.4, i, f"{r['diff_points']:+.1f} \u00b1{r['half_width_points']:.1f}",
-                va="center", fontsize=7.5, color=col)
+        ax.text(1.01, i, f"{r['diff_points']:+.1f} [{r['ci_low_points']:+.1f}, "
+                f"{r['ci_high_points']:+.1f}], half-width {r['half_width_points']:.1f}",
+                va="center", fontsize=7, color=col, clip_on=False,
+                transform=ax.get_yaxis_transform())
     ax.set_yticks(range(n), labels, fontsize=7.5)
     for t, (_, r) in zip(ax.get_yticklabels(), lines, strict=True):
         if r is None:
@@ -117,9 +130,16 @@ def forest_plot(rows: list[dict], *, title: str = ""):
     ax.grid(axis="x", alpha=0.3)
     note = ("(!): a training check failed behind the comparison (claims.md)"
             if any(r["training_checks_failed"] for r in rows) else "")
+    if without_interval:
+        import textwrap
+
+        rest = "Decided without an interval (claims.md): " + "; ".join(
+            f"{c} [{v}]" for c, v in without_interval)
+        fig.text(0.01, 0.045, "\n".join(textwrap.wrap(rest, 190)), ha="left", va="bottom",
+                 fontsize=7.5, color="#333333")
     if title:
         fig.suptitle(title, fontsize=11, x=0.01, ha="left")
     if note:
         fig.text(0.99, 0.985, note, ha="right", va="top", fontsize=8, color="#555555")
-    fig.tight_layout(rect=(0, 0.035, 1, 0.985))
+    fig.tight_layout(rect=(0, 0.035 + 0.03 * bool(without_interval), 0.86, 0.985))
     return fig

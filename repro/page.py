@@ -62,14 +62,15 @@ def _first_screen(params, claims_list, settings: str, seeds) -> list[str]:
 
     def budget(sec):
         b = sec.get("budget") or {}
-        return ", ".join(f"{v} {k}" for k, v in sorted(b.items())) or "per run"
+        return ", ".join(f"{v} {k[:-1] if v == 1 and k.endswith('s') else k}"
+                         for k, v in sorted(b.items())) or "set per run"
 
     seeds = list(seeds or [])
     out = [f"<p><b>Data</b>: {html.escape(', '.join(datasets))} ({kind}). <b>Budget</b>: "
            f"{len(pre.get('runs', {}))} pretraining runs ({html.escape(budget(pre))} each), "
            f"{len(ft.get('runs', {}))} finetuning runs ({html.escape(budget(ft))} each), "
            f"{len(seeds)} training seed{'s' if len(seeds) != 1 else ''} per cell"
-           f"{' (' + ', '.join(map(str, seeds)) + ')' if seeds else ''}. "
+           f"{' (seed' + ('s ' if len(seeds) > 1 else ' ') + ', '.join(map(str, seeds)) + ')' if seeds else ''}. "
            f"<b>Reproducibility</b>: {html.escape(settings)}</p>"]
     if claims_list:
         counts = {v: sum(c["verdict"] == v for c in claims_list) for v in _VERDICTS}

@@ -257,6 +257,8 @@ def pmsp_accuracy_chart(result: dict):
     ax.hlines([r["majority"] for r in rows], x - 0.42, x + 0.42, colors="#d07000",
               linestyles=":", lw=1.8, label="majority label")
     ax.set_xticks(x, keys, fontsize=8)
+    ax.set_xlabel("level sS_tT: an SxS grid, T windows (bar colour: the grid, as in the PMSP "
+                  "figures)", fontsize=7.5)
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy")
     ax.grid(axis="y", alpha=0.3)
