@@ -100,6 +100,16 @@ def runtime_chart(table: dict):
     return fig
 
 
+def _pmsp_gap(height: int) -> int:
+    """`imrnet.pretext.draw_pmsp`'s gap between frames and rows (its panels are 4 apart)."""
+    return max(2, height // 24)
+
+
+def _ctp_gap(height: int) -> int:
+    """The white gap between `ctp_figure`'s cells (3 gaps between its two halves)."""
+    return max(2, height // 16)
+
+
 def ctp_figure(clip: dict, partner: dict, *, seed: int = 0) -> np.ndarray:
     """The four CTP transformations of a clip (rows: aligned, random, shuffle, shift): the
     I-frames on the left half, the first P-frame's motion of each GOP (colour wheel) on the
@@ -112,7 +122,7 @@ def ctp_figure(clip: dict, partner: dict, *, seed: int = 0) -> np.ndarray:
               SHUFFLE: shuffle_permutations(T)[np.random.default_rng(seed).integers(len(shuffle_permutations(T)))],
               SHIFT: tuple(int(v) for v in np.roll(np.arange(T), -1))}
     h, w = clip["iframes"].shape[1:3]
-    gap = max(2, h // 16)
+    gap = _ctp_gap(h)
     rows = []
     for kind in (ALIGNED, RANDOM, SHUFFLE, SHIFT):
         c = ctp_transform(clip, kind, orders[kind], partner if kind == RANDOM else None)
@@ -139,9 +149,9 @@ def keyed_image(img: np.ndarray, *, title: str = "", x_ticks=(), y_ticks=(), top
     labels under columns (``x_ticks``: (x pixel, text)), beside rows (``y_ticks``), over groups
     of columns (``top_labels``: (x pixel, text)), a colour key (``legend``: (RGB 0-255, text))
     and a note under it. Returns a matplotlib figure (`save_png` writes it)."""
-    from matplotlib.patches import Patch
-
     import textwrap
+
+    from matplotlib.patches import Patch
 
     h, w = img.shape[:2]
     left = 1.9 if y_ticks else 0.3
@@ -186,7 +196,7 @@ def pmsp_panel_ticks(T: int, H: int, W: int, scales, *, x0: int = 0, y0: int = 0
                      row_prefix: str = ""):
     """Tick positions of one `draw_pmsp` panel (rows: temporal scales, columns: I-frames) whose
     top-left pixel is (y0, x0): ([(x, "GOP g")], [(y, "t windows of L GOPs")], width, height)."""
-    gap = max(2, H // 24)
+    gap = _pmsp_gap(H)
     xs = [(x0 + g * (W + gap) + W / 2, f"GOP {g + 1}") for g in range(T)]
     ys = [(y0 + i * (H + gap) + H / 2,
            f"{row_prefix}{t} window{'s' if t > 1 else ''} of {T - t + 1} GOP{'s' if T - t else ''}")
@@ -201,12 +211,12 @@ PMSP_NOTE = ("A box marks the grid cell with the strongest motion over the windo
 def pmsp_key(clip: dict, *, title: str):
     """`pmsp_figure` of one clip with its key: rows are the temporal levels, columns the GOPs'
     I-frames, colours the grids."""
-    from imrnet.pretext import pmsp_labels
+    from imrnet.pretext import draw_pmsp, pmsp_labels
 
-    labels = pmsp_labels(clip["motion"])
+    labels = pmsp_labels(clip["motion"])  # once: the image and its ticks share them
     T, H, W = clip["iframes"].shape[:3]
     xs, ys, _, _ = pmsp_panel_ticks(T, H, W, sorted({t for _, t in labels}))
-    return keyed_image(pmsp_figure(clip), title=title, x_ticks=xs, y_ticks=ys,
+    return keyed_image(draw_pmsp(clip["iframes"], labels), title=title, x_ticks=xs, y_ticks=ys,
                        legend=_pmsp_legend(), note=PMSP_NOTE + ".")
 
 
@@ -215,7 +225,7 @@ def ctp_key(clip: dict, partner: dict, *, seed: int = 0, title: str = ""):
     img = ctp_figure(clip, partner, seed=seed)
     T = clip["motion"].shape[0]
     h, w = clip["iframes"].shape[1:3]
-    gap = max(2, h // 16)
+    gap = _ctp_gap(h)
     xs, x = [], 0.0
     for k in range(2 * T):
         xs.append((x + w / 2, f"GOP {k % T + 1}"))
@@ -235,8 +245,9 @@ def retrieval_key(img: np.ndarray, result: dict, *, rows: int, k: int = 3):
     """`imrnet.evaluate.retrieval.retrieval_figure`'s image with its key: the query column, the
     nearest training clips by rank, the border colours, the recall numbers."""
     row_h = img.shape[0] // rows
-    h = next(x for x in range(row_h, 0, -1) if x + 2 * max(2, x // 24) == row_h)
-    b = max(2, h // 24)
+    border = lambda x: max(2, x // 24)  # noqa: E731  (retrieval_figure's border width)
+    h = next(x for x in range(row_h, 0, -1) if x + 2 * border(x) == row_h)
+    b = border(h)
     w = (img.shape[1] - 3 * b) // (k + 1) - 2 * b
     xs = [(b + w / 2, "query\n(test clip)")]
     xs += [((j + 1) * (w + 2 * b) + 3 * b + w / 2, f"nearest\ntraining clip {j + 1}")

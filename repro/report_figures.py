@@ -212,6 +212,11 @@ def pmsp_predictions(model_path: str | os.PathLike, root: str | os.PathLike, dat
             "examples": shown}
 
 
+def _example_gap(height: int) -> int:
+    """The white gap between the examples `pmsp_prediction_figure` stacks."""
+    return max(4, height // 8)
+
+
 def pmsp_prediction_figure(result: dict) -> np.ndarray:
     """The examples of `pmsp_predictions` stacked top to bottom, white gaps between them: each
     `imrnet.pretext.draw_pmsp` of the ground truth (left) beside the prediction (right).
@@ -226,7 +231,7 @@ def pmsp_prediction_figure(result: dict) -> np.ndarray:
         raise ValueError("pmsp_prediction_figure: the result holds no examples (examples=0?)")
     imgs = [draw_pmsp(e["iframes"], e["labels"], e["predictions"]) for e in ex]
     w = max(i.shape[1] for i in imgs)
-    gap = max(4, ex[0]["iframes"].shape[1] // 8)
+    gap = _example_gap(ex[0]["iframes"].shape[1])
     rows = []
     for k, img in enumerate(imgs):
         if k:
@@ -274,20 +279,20 @@ def pmsp_prediction_key(result: dict):
     """`pmsp_prediction_figure` with its key: per example video, the ground-truth labels
     (left) and the PMSP head's predictions (right); rows are the temporal levels, columns the
     GOPs' I-frames, colours the grids. Returns a matplotlib figure."""
-    from .figures import PMSP_NOTE, _pmsp_legend, keyed_image, pmsp_panel_ticks
+    from .figures import PMSP_NOTE, _pmsp_gap, _pmsp_legend, keyed_image, pmsp_panel_ticks
 
     img = pmsp_prediction_figure(result)
     ex = result["examples"]
     T, H, W = ex[0]["iframes"].shape[:3]
-    gap_between = max(4, H // 8)
+    gap_between = _example_gap(H)
     xs, ys, tops, y0 = [], [], [], 0
     for k, e in enumerate(ex):
         scales = sorted({t for _, t in e["labels"]})
         lx, ly, pw, ph = pmsp_panel_ticks(T, H, W, scales, y0=y0, row_prefix=f"video {k + 1}: ")
-        rx, _, _, _ = pmsp_panel_ticks(T, H, W, scales, x0=pw + 4 * max(2, H // 24))
+        rx, _, _, _ = pmsp_panel_ticks(T, H, W, scales, x0=pw + 4 * _pmsp_gap(H))
         if k == 0:
             xs = lx + rx
-            tops = [(pw / 2, "ground truth (labels)"), (pw + 4 * max(2, H // 24) + pw / 2,
+            tops = [(pw / 2, "ground truth (labels)"), (pw + 4 * _pmsp_gap(H) + pw / 2,
                                                          "predicted by the PMSP head")]
         ys += ly
         y0 += ph + gap_between
