@@ -77,6 +77,9 @@ TABLE2 = [
     ("No attention", "no_attention", "scratch", "No attention", ""),
     ("I-frames only (control)", "iframes_only", "scratch", None, ""),
 ]
+# Table 3's third group: prior self-supervised methods, their own published numbers only
+PRIOR_METHODS = ("AOT", "MotPred", "RotNet3D", "ST-Puzzle", "ClipOrder", "DPC", "Multisensory",
+                 "AVTS", "Elo")
 TABLE3 = [
     ("Scratch", "imrnet", "scratch", None, ""),
     ("Rotation", "imrnet", "rotation", "IMRNet (rotation)", ""),
@@ -86,8 +89,7 @@ TABLE3 = [
     ("PMSP", "imrnet", "pmsp", "IMRNet (PMSP)", ""),
     ("PMSP + CTP (IMRNet)", "imrnet", "pmsp_ctp", "IMRNet (PMSP + CTP)", ""),
     ("Kinetics supervised (upper reference)", "imrnet", "supervised", None, ""),
-] + [(f"{m} (prior method)", "prior", m, m, "paper value only") for m in
-     ("AOT", "MotPred", "RotNet3D", "ST-Puzzle", "ClipOrder", "DPC", "Multisensory", "AVTS", "Elo")]
+] + [(f"{m} (prior method)", "prior", m, m, "blank (footnote)") for m in PRIOR_METHODS]
 
 
 def _ref_entry(table_no, row, dataset, ref):
@@ -114,13 +116,35 @@ def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, s
                 sources.append(f"{paper:g} ({e['row']}, {e['dataset']}): {e['source']}, split "
                                f"{e['split']}, pretraining {e['pretraining']}"
                                + (f"; {e['note']}" if e.get("note") else ""))
-            if r is not None:
+            if model == "prior":  # not run here: its own paper's value, or why it is blank
+                cells[dataset_label(d)] = Cell(paper=paper, note="not run here" if paper
+                                               is not None else absent)
+            elif r is not None:
                 cells[dataset_label(d)] = Cell(r["top1"], tuple(r["top1_ci95"]), paper)
             else:
                 cells[dataset_label(d)] = Cell(None, None, paper, note=absent or "not in this profile")
         rows.append((label, cells))
     foot = ("Reference values shown: " + "; ".join(sources) + ".") if sources else ""
     return rows, foot
+
+
+def _prior_blanks(ref) -> str:
+    """The footnote's sentence on Table 3's third group: why each blank prior-method value is
+    blank (its `paper.yaml` note), so a blank is never just missing."""
+    why = []
+    for m in PRIOR_METHODS:
+        for d in ("UCF-101", "HMDB-51"):
+            e = _ref_entry(3, m, d, ref)
+            if e is None or e["value"] is None:
+                reason = (e or {}).get("note") or "no entry in repro/reference/paper.yaml"
+                if why and why[-1][1] == reason and why[-1][0].startswith(f"{m} "):
+                    why[-1] = (f"{m} (both datasets)", reason)
+                else:
+                    why.append((f"{m} ({d})", reason))
+    if not why:
+        return ""
+    return ("Third group (prior self-supervised methods, each value from its own paper): "
+            + "; ".join(f"{k}: {r}" for k, r in why) + ".")
 
 
 def _cell_accuracy(res: Results, model: str, init: str, dataset: str) -> dict | None:
@@ -169,9 +193,7 @@ def tables(res: Results, ref, dst: Path) -> dict:
     out["table3_selfsupervised"] = render(
         f"Table 3: self-supervised pretraining on {dataset_label(pre['dataset'])}, finetuned",
         [dataset_label(d) for d in res.datasets], rows,
-        note=f"{note} {foot} The third group (prior self-supervised methods) is blank: their "
-        "values could not be read from the paper's text; fill them in "
-        "repro/reference/paper.yaml and rerun `python -m repro report`.")
+        note=f"{note} {foot} {_prior_blanks(ref)}".strip())
     for k, t in out.items():
         _write_table(dst, k, t)
     return out

@@ -18,7 +18,11 @@ built-in clip at the same size:
 * motion vectors: `read_compressed` without residuals (per motion field: the counterpart of a
   flow field);
 * flow: decoding + Farneback on consecutive frames for the 25 P-frame positions, plus the
-  compressed reading for IMRNet + flow.
+  compressed reading for IMRNet + flow;
+* flow (TV-L1), ``flow_tvl1``: the same decoding + OpenCV contrib's Dual TV-L1 at its default
+  settings, the flow DMC-Net and the two-stream literature use and the paper's flow-cost claim
+  means (per field: the decoding of the 25 pairs / 25 + TV-L1 timed on every `TVL1_STRIDE`-th
+  of them). Recorded beside the table (the flow-stream rows' preprocessing is Farneback's).
 
 FLOPs: fvcore, one multiply-add = 1 ("GFLOPs (fvcore, 1 MAC = 1)"). Times: this machine's CPU
 threads (recorded), median of repeats; they are not the paper's GPU numbers.
@@ -43,7 +47,11 @@ from ..models import (build_coviar, build_flow_stream, build_imrnet, build_imrne
 from .flops import count_flops
 from .latency import measure_latency
 
-__all__ = ["model_specs", "preprocessing_ms_per_frame", "runtime_table", "format_markdown",
+# TV-L1 costs ~1.9 s a field at 224 px on one core: time every 5th of the clip's 25 fields
+# (its per-field cost, decoding included, is what the flow-cost claim needs)
+TVL1_STRIDE = 5
+
+__all__ = ["TVL1_STRIDE", "model_specs", "preprocessing_ms_per_frame", "runtime_table", "format_markdown",
            "ratio_rounds"]
 
 
@@ -125,21 +133,38 @@ def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
                     if k % 2:
                         f.to_ndarray(format="rgb24", threads=1)
 
-        def flow():
-            cv2.setNumThreads(1)
+        def luma_pairs():  # decoding: the 25 (P-frame, frame before) luma pairs flow needs
+            pairs = []
             with av.open(path) as c:
                 prev = None
                 for k, f in enumerate(c.decode(video=0)):
                     y = f.to_ndarray(format="gray", threads=1)
                     if prev is not None and k % 12 and (k % 12) % 2 == 0:
-                        cv2.calcOpticalFlowFarneback(y, prev, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+                        pairs.append((y, prev))
                     prev = y
+            return pairs
+
+        def flow():
+            cv2.setNumThreads(1)
+            for y, prev in luma_pairs():
+                cv2.calcOpticalFlowFarneback(y, prev, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()  # OpenCV's defaults (TV-L1 module doc)
+        some = luma_pairs()[::TVL1_STRIDE]
+
+        def flow_tvl1():  # TV-L1 is ~30x Farneback: every TVL1_STRIDE-th field of the 25
+            cv2.setNumThreads(1)
+            for y, prev in some:
+                tvl1.calc(y, prev, None)
 
         c_ms = _median_ms(compressed, repeats) / 30  # reading cost per frame read
         f_clip = _median_ms(flow, repeats)  # 25 flow fields per clip
         mv_ms = _median_ms(motion_vectors, repeats) / 25  # per motion field (25 per clip)
+        tv_field = (_median_ms(luma_pairs, repeats) / 25
+                    + _median_ms(flow_tvl1, repeats) / len(some))
         return {"compressed": c_ms, "motion_vectors": mv_ms, "rgb": _median_ms(rgb, repeats) / 30,
-                "flow": f_clip / 25, "compressed+flow": c_ms + f_clip / 30}
+                "flow": f_clip / 25, "compressed+flow": c_ms + f_clip / 30,
+                "flow_tvl1": tv_field}
 
 
 def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
@@ -170,7 +195,7 @@ def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
                    pre_ms_per_frame=pre[row["input"]],
                    total_ms_per_frame=clip / row["frames"] + pre[row["input"]])
     return {"size": size, "i_width": i_width, "res5_stride": res5_stride, "rounds": rounds,
-            "repeats": repeats, "warmup": warmup,
+            "repeats": repeats, "warmup": warmup, "tvl1_stride": TVL1_STRIDE,
             "coviar_i_depth": coviar_i_depth, "threads": torch.get_num_threads(),
             "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
             "preprocessing_ms_per_frame": pre, "rows": rows}
@@ -183,7 +208,8 @@ def ratio_rounds(*, size: int = 64, i_width: int = 8, res5_stride: int = 1,
     list of per-round dicts; their spread says how steady the machine was):
 
     * ``imrnet_vs_coviar_total_ms_per_frame``: IMRNet-R18 over CoViAR, preprocessing + CNN;
-    * ``flow_vs_motion_vectors_ms_per_field``: Farneback flow over motion-vector reading.
+    * ``flow_vs_motion_vectors_ms_per_field``: Farneback flow over motion-vector reading;
+    * ``tvl1_vs_motion_vectors_ms_per_field``: TV-L1 flow over motion-vector reading.
     """
     torch.manual_seed(0)
     specs = {name: (build, kind, frames) for name, build, kind, frames in
@@ -201,7 +227,9 @@ def ratio_rounds(*, size: int = 64, i_width: int = 8, res5_stride: int = 1,
                                   repeats=repeats)
             total[k] = lat.ms_per_frame + pre[kind]
         out.append({"imrnet_vs_coviar_total_ms_per_frame": total["IMRNet-R18"] / total[cov],
-                    "flow_vs_motion_vectors_ms_per_field": pre["flow"] / pre["motion_vectors"]})
+                    "flow_vs_motion_vectors_ms_per_field": pre["flow"] / pre["motion_vectors"],
+                    "tvl1_vs_motion_vectors_ms_per_field":
+                        pre["flow_tvl1"] / pre["motion_vectors"]})
     return out
 
 
@@ -215,6 +243,13 @@ def format_markdown(t: dict) -> str:
         lines.append(f"| {r['model']} | {r['frames']} | {r['params_m']:.2f} | {r['gflops']:.2f} | "
                      f"{r['pre_ms_per_frame']:.2f} | {r['cnn_ms_per_frame']:.2f} | "
                      f"{r['total_ms_per_frame']:.2f} |")
+    pre = t["preprocessing_ms_per_frame"]
+    if "flow_tvl1" in pre:
+        lines.append(f"\nPer field (ms): motion vectors {pre['motion_vectors']:.3f}, Farneback flow "
+                     f"{pre['flow']:.2f} ({pre['flow'] / pre['motion_vectors']:.0f}x), TV-L1 flow "
+                     f"{pre['flow_tvl1']:.2f} ({pre['flow_tvl1'] / pre['motion_vectors']:.0f}x; "
+                     f"every {t.get('tvl1_stride', TVL1_STRIDE)}th of the 25 fields timed). The "
+                     "flow-stream rows above use Farneback.")
     return "\n".join(lines) + "\n"
 
 

@@ -70,3 +70,24 @@ def test_after_a_killed_report_the_next_one_keeps_the_last_complete_tables(tmp_p
         (rep / d / "partial.txt").write_text("half a report")
     _unreadable_inputs(tmp_path)
     _fails_and_keeps_the_committed_ones(tmp_path, monkeypatch)
+
+
+def test_table3_prior_methods_show_their_own_papers_value_or_why_they_are_blank(tmp_path):
+    """The third group: a sourced value (DPC) printed as its paper's; every blank's reason
+    (its paper.yaml note) in the footnote, none left as a bare "paper value only"."""
+    from pipelines.profiles import resolve_profile
+    from repro.reference import load_reference
+    from repro.results import Results
+
+    res = Results(resolve_profile("default", ROOT), ROOT / "reports/default/metrics")
+    ref = load_reference()
+    md = report.tables(res, ref, tmp_path)["table3_selfsupervised"]["md"]
+    dpc = next(line for line in md.splitlines() if line.startswith("| DPC (prior method)"))
+    assert dpc.count("not run here (paper 75.7)") + dpc.count("not run here (paper 35.7)") == 2
+    assert "paper value only" not in md
+    for m in report.PRIOR_METHODS:
+        assert f"| {m} (prior method) |" in md
+        entries = [e for e in ref if e["table"] == 3 and e["row"] == m]
+        assert len(entries) == 2 and all(e["value"] is not None or e["note"] in md
+                                         for e in entries), m
+    assert (tmp_path / "tables" / "table3_selfsupervised.csv").read_text().count("75.7") == 1

@@ -78,9 +78,12 @@ def test_runtime_table_small(tmp_path):
     assert rows["IMRNet-R18 no connection"]["params_m"] < rows["IMRNet-R18"]["params_m"]
     assert rows["IMRNet-R18 + flow"]["gflops"] > rows["IMRNet-R18"]["gflops"]
     assert rows["CoViAR (ResNet-18/18/18)"]["frames"] == 10
-    assert set(t["preprocessing_ms_per_frame"]) == {"compressed", "motion_vectors", "rgb", "flow",
-                                                   "compressed+flow"}
+    pre = t["preprocessing_ms_per_frame"]
+    assert set(pre) == {"compressed", "motion_vectors", "rgb", "flow", "compressed+flow",
+                        "flow_tvl1"}
+    assert pre["flow_tvl1"] > pre["flow"] > pre["motion_vectors"] > 0  # TV-L1 ~30x Farneback
     md = format_markdown(t)
+    assert "TV-L1 flow" in md and "every 5th of the 25 fields timed" in md
     assert "GFLOPs (fvcore, 1 MAC = 1)" in md and md.count("\n| ") == 10
     assert main(["--size", "32", "--i-width", "8", "--res5-stride", "1", "--coviar-i-depth", "18",
                  "--no-r50", "--repeats", "1", "--out", str(tmp_path)]) == 0

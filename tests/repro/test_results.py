@@ -88,3 +88,18 @@ def test_a_comparison_names_its_failed_training_checks_and_a_seed_mismatch_is_no
     cl = claims(Results(p, tmp_path), None, None, None)
     part = next(e for c in cl for e in c["evidence"] if e["what"] == "A = CTP pretraining, B = scratch")
     assert part["verdict"] == "not tested" and "different seeds" in part["result"]
+
+
+def test_the_flow_cost_claim_is_decided_by_tv_l1_and_farneback_alone_never_decides():
+    from repro.claims import _flow_cost
+
+    def timing(**pre):
+        return {64: {"preprocessing_ms_per_frame": {"motion_vectors": 0.1, "flow": 5.0, **pre}}}
+
+    parts, _ = _flow_cost(None, timing(flow_tvl1=50.0))  # 500x: holds
+    assert [p[2] for p in parts] == ["holds"] and "TV-L1" in parts[0][0]
+    parts, _ = _flow_cost(None, timing(flow_tvl1=5.0))  # 50x: the paper's claim fails
+    assert [p[2] for p in parts] == ["contradicted"] and parts[0][1] == "ratio < 100"
+    parts, _ = _flow_cost(None, timing())  # an old timing without TV-L1: Farneback's 50x
+    assert [p[2] for p in parts] == ["inconclusive"] and "lacks" in parts[0][0]
+    assert _flow_cost(None, None) is None
