@@ -34,8 +34,8 @@ bench: setup
 	$(PY) -m pytest -q tests/bench --benchmark-enable --benchmark-only -p no:cacheprovider -s
 	$(PY) -m repro bench --check
 
-# make repro [PROFILE=default|smoke|decisive|paper] [FORCE=1]: params.yaml (generated, not
-# tracked) <- profiles/default.yaml + profiles/$(PROFILE).yaml's overrides (pipelines/profiles.py;
+# make repro [PROFILE=default|smoke|decisive|paper] [FORCE=1]: params.yaml (generated; tracked
+# holding the default profile, for DVC's revision views) <- profiles/default.yaml + profiles/$(PROFILE).yaml's overrides (pipelines/profiles.py;
 # a hand-edited params.yaml is refused, never overwritten), then DVC runs what changed
 # (FORCE=1: every stage, no run cache). `make params PROFILE=...` alone: for `dvc repro` / `dvc exp`.
 params: setup

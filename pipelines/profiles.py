@@ -2,7 +2,9 @@
 other profile (``profiles/<name>.yaml``) holds only what it changes, merged onto it
 (`imrnet.settings.deep_merge`: mappings key by key, any other value replaced). A mapping the
 profile replaces whole instead (its run lists, its datasets) is named under ``replace:`` by its
-dotted path. ``params.yaml``, what DVC reads, is generated from a profile and not tracked:
+dotted path. ``params.yaml``, what DVC reads, is generated from a profile; it is tracked holding
+the default profile (so every commit carries what its dvc.yaml templates from, and DVC's revision
+views work; tests/pipelines/test_profiles.py keeps it current):
 
     python -m pipelines.profiles smoke            # params.yaml <- profiles/default.yaml + smoke
     python -m pipelines.profiles smoke --print    # the resolved params, to stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 
 import pytest
 
@@ -82,6 +83,30 @@ def test_dvc_metrics_and_plots_show_every_run(smoke_workspace):
             curve = json.loads((smoke_workspace / path).read_text())["curve"]
             assert sorted({r["epoch"] for r in rows}) == [r["epoch"] for r in curve]
             assert all(math.isfinite(r["loss"]) for r in rows)
+
+
+def test_dvc_diff_against_a_committed_revision(smoke_workspace):
+    """`dvc metrics diff REV` / `dvc plots diff REV` read a committed revision: it holds the
+    params.yaml its dvc.yaml templates from (as main holds the default profile's)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(smoke_workspace)]
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "the smoke run"], check=True)
+    log = smoke_workspace.parent / "dvc-metrics-diff.json"
+    log.unlink(missing_ok=True)
+    dvc(smoke_workspace, "metrics", "diff", "HEAD", "--all", "--json", log=log)
+    text = log.read_text()
+    diff = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]
+    path = "reports/smoke/metrics/finetune/imrnet-scratch-ucf.json"
+    assert diff[path]["top1"]["old"] == diff[path]["top1"]["new"] is not None
+    log = smoke_workspace.parent / "dvc-plots-diff.json"
+    log.unlink(missing_ok=True)
+    dvc(smoke_workspace, "plots", "diff", "HEAD", "--json", "-o",
+        str(smoke_workspace.parent / "plots-diff"), log=log)
+    text = log.read_text()
+    plots = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]
+    assert not plots.get("errors"), plots["errors"]
+    revs = {r["rev"] for e in plots["data"][path] for r in e["content"]["data"]["values"]}
+    assert {"HEAD", "workspace"} <= revs
 
 
 def test_forced_rerun_is_byte_identical(smoke_workspace):
