@@ -59,7 +59,7 @@ def timing_dir(params: dict) -> Path:
 # the file, the key, the value and what is allowed). The training values inside ``train``,
 # ``optim`` and ``model`` are checked per run by `imrnet.train.config.make_config`, before the
 # run writes anything.
-_ARCH = "choice:imrnet|coviar|imrnet_flow"
+_ARCH = "choice:imrnet|coviar|imrnet_flow|dmcnet"
 TRAIN_SPEC = {"seed": ("int>=0", False), "data": ("mapping", False), "model": ("mapping", False),
               "eval": ("mapping", False)}
 BUDGET_SPEC = {"clips": ("int>=1", False), "epochs": ("int>=1", False)}
@@ -219,7 +219,7 @@ def finetune_seed(params: dict, run: dict) -> int:
 def _base(params: dict, section: dict, dataset: str, spec: dict) -> dict:
     """The shared ``train`` section, the stage's optimiser and ``dataset``, with the network of
     ``spec`` (a pretraining run or a finetuning model variant): its ``arch`` and ``model``
-    overrides (CoViAR takes none of IMRNet's ``train.model`` keys)."""
+    overrides (CoViAR and DMC-Net take none of IMRNet's ``train.model`` keys)."""
     t = params["train"]
     cfg = {"seed": t.get("seed", 0), "progress": False,
            "data": copy.deepcopy(t.get("data", {})), "model": copy.deepcopy(t.get("model", {})),
@@ -229,7 +229,7 @@ def _base(params: dict, section: dict, dataset: str, spec: dict) -> dict:
     arch = spec.get("arch", "imrnet")
     if arch != "imrnet":
         cfg["arch"] = arch
-        if arch == "coviar":
+        if arch in ("coviar", "dmcnet"):  # 2D ResNets: none of IMRNet's keys
             cfg["model"] = {}
     cfg["model"] = deep_merge(cfg["model"], spec.get("model"))
     return cfg

@@ -58,12 +58,18 @@ class CoViAR(nn.Module):
     def forward(self, iframes, motion, residual) -> dict:
         # the three ResNets see their streams separately: sizes may differ between streams
         check_streams(self.frames, iframes, motion, residual, same_size=False)
+        return self._fuse(iframes, self._segments(motion.index_select(2, self.p_index)), residual)
+
+    def _fuse(self, iframes, m_segments, residual) -> dict:
+        """The three networks on their segments (``m_segments``: the M network's input as
+        (x [B*S, 2, H, W], B, S), motion vectors here, DMC-Net's generated cue there), scores
+        averaged over segments and fused."""
         feats, logits = [], {}
-        streams = (("I", self.i_net, None, iframes),
-                   ("M", self.m_net, self.m_bn, motion.index_select(2, self.p_index)),
-                   ("R", self.r_net, self.r_bn, residual.index_select(2, self.p_index)))
-        for k, (name, net, bn, x) in enumerate(streams):
-            x, b, s = self._segments(x)
+        streams = (("I", self.i_net, None, self._segments(iframes)),
+                   ("M", self.m_net, self.m_bn, m_segments),
+                   ("R", self.r_net, self.r_bn,
+                    self._segments(residual.index_select(2, self.p_index))))
+        for k, (name, net, bn, (x, b, s)) in enumerate(streams):
             f = net(x if bn is None else bn(x))
             feats.append(f.view(b, s, -1).mean(1))
             if self.fcs is not None:
@@ -76,15 +82,20 @@ class CoViAR(nn.Module):
         return out
 
 
+def _check_coviar_frames(frames, p_per_gop) -> tuple[int, int]:
+    t, tp = frames
+    if tp % t or not 1 <= p_per_gop <= tp // t:
+        raise ValueError(f"need T*P a multiple of T and 1 <= p_per_gop <= P, got {frames}, {p_per_gop}")
+    return t, tp
+
+
 def build_coviar(*, i_depth: int = 152, p_depth: int = 18, num_classes: int | None = None,
                  frames: tuple[int, int] = (5, 25), p_per_gop: int = 1,
                  weights=COVIAR_WEIGHTS, width: int = 64) -> CoViAR:
     """CoViAR: 2D ResNet-``i_depth`` on I-frames, ResNet-``p_depth`` on motion and residuals,
     TSN segments, late fusion 2/1/1 (module docstring). ``width``: conv1 channels of all three
     ResNets (64 as published; smaller for the built-in profile)."""
-    t, tp = frames
-    if tp % t or not 1 <= p_per_gop <= tp // t:
-        raise ValueError(f"need T*P a multiple of T and 1 <= p_per_gop <= P, got {frames}, {p_per_gop}")
+    t, tp = _check_coviar_frames(frames, p_per_gop)
     return CoViAR(i_depth=i_depth, p_depth=p_depth, num_classes=num_classes, frames=(t, tp),
                   p_per_gop=p_per_gop, weights=weights, width=width)
 

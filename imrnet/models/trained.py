@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .baselines import build_coviar, build_imrnet_flow
+from .dmcnet import build_dmcnet
 from .imrnet import build_imrnet
 
 __all__ = ["STREAMS", "read_checkpoint", "checkpoint_params", "build_network", "backbone_state",
@@ -45,14 +46,16 @@ def checkpoint_params(state: dict, source) -> dict:
 
 
 def build_network(arch: str, model: dict, *, frames, num_classes):
-    """The network of ``arch`` (imrnet | coviar | imrnet_flow) with ``model`` as its builder's
-    arguments."""
+    """The network of ``arch`` (imrnet | coviar | imrnet_flow | dmcnet) with ``model`` as its
+    builder's arguments."""
     if arch == "imrnet":
         return build_imrnet(**model, frames=frames, num_classes=num_classes)
     if arch == "imrnet_flow":
         return build_imrnet_flow(**model, frames=frames, num_classes=num_classes)
     if arch == "coviar":
         return build_coviar(**model, frames=frames, num_classes=num_classes)
+    if arch == "dmcnet":
+        return build_dmcnet(**model, frames=frames, num_classes=num_classes)
     raise ValueError(f"unknown arch {arch!r}")
 
 

@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..models import (build_coviar, build_flow_stream, build_imrnet, build_imrnet_flow,
-                      build_r3d_rgb)
+from ..models import (build_coviar, build_dmcnet, build_flow_stream, build_imrnet,
+                      build_imrnet_flow, build_r3d_rgb)
 from .flops import count_flops
 from .latency import measure_latency
 
@@ -69,6 +69,9 @@ def model_specs(*, i_width=64, res5_stride=2, coviar_i_depth=152, depth50=True):
         ("IMRNet-R18 no attention", lambda: build_imrnet(gated=False, **kw), "compressed", 30),
         (f"CoViAR (ResNet-{coviar_i_depth}/18/18)",
          lambda: build_coviar(i_depth=coviar_i_depth, width=i_width), "compressed", 10),
+        (f"DMC-Net (ResNet-{coviar_i_depth}/18/18)",  # its generator at half the I width (32 at 64)
+         lambda: build_dmcnet(i_depth=coviar_i_depth, width=i_width,
+                              gen_width=max(1, i_width // 2)), "compressed", 10),
         ("R3D-18 RGB (decoded)", lambda: build_r3d_rgb(width=i_width, res5_stride=res5_stride),
          "rgb", 30),
         ("Flow stream R3D-18 (Farneback)", lambda: build_flow_stream(width=i_width,

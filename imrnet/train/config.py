@@ -22,7 +22,7 @@ DEFAULTS = {
              "test_clips": 1, "resize_short": None,
              "augment_on": "worker"},  # worker | device | auto (device on CUDA): where the
                                        # frames' resize/flip/normalisation run (data.batch_side)
-    "arch": "imrnet",              # imrnet | coviar | imrnet_flow (model: that builder's args)
+    "arch": "imrnet",              # imrnet | coviar | imrnet_flow | dmcnet (model: its builder's args)
     "model": {"depth": 18, "i_width": 16, "p_width_ratio": 1 / 16, "connection": "bidirectional",
               "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0,
               "p_min_width": 1},
@@ -48,6 +48,8 @@ MODEL_DEFAULTS = {
     "imrnet_flow": {**DEFAULTS["model"], "flow_width": None},
     "coviar": {"i_depth": 18, "p_depth": 18, "width": 16, "p_per_gop": 1},
 }
+MODEL_DEFAULTS["dmcnet"] = {**MODEL_DEFAULTS["coviar"], "gen_width": 8, "flow_weight": 1.0,
+                            "adversarial_weight": 0.0, "detach_dmc": False}
 ARCHS = tuple(MODEL_DEFAULTS)
 
 # keys that never change a result: left out of the hash (workers: results are worker-invariant)
@@ -117,6 +119,9 @@ _MODEL_KINDS = {
                "width": "int>=1", "p_per_gop": "int>=1"},  # 2D ResNets (models.resnet2d)
 }
 _MODEL_KINDS["imrnet_flow"] = {**_MODEL_KINDS["imrnet"], "flow_width": "int>=1?"}
+_MODEL_KINDS["dmcnet"] = {**_MODEL_KINDS["coviar"], "gen_width": "int>=1",
+                          "flow_weight": "number>=0", "adversarial_weight": "number>=0",
+                          "detach_dmc": "bool"}
 
 
 def _kind_ok(kind, v) -> tuple[bool, str]:
@@ -134,6 +139,9 @@ def _kind_ok(kind, v) -> tuple[bool, str]:
     if kind == "number>0":
         n = as_number(v)
         return n is not None and n > 0, "a finite number > 0"
+    if kind == "number>=0":
+        n = as_number(v)
+        return n is not None and n >= 0, "a finite number >= 0"
     if kind == "fraction<1":
         n = as_number(v)
         return n is not None and 0 <= n < 1, "a number in [0, 1)"
@@ -154,7 +162,7 @@ def _check_kinds(c: dict) -> None:
         good, allowed = _kind_ok(kind, v)
         if not good:
             raise ValueError(f"{'.'.join(path)} must be {allowed}, got {v!r}")
-        if isinstance(v, str) and kind in ("number>0", "fraction<1"):
+        if isinstance(v, str) and kind in ("number>0", "number>=0", "fraction<1"):
             parent[path[-1]] = as_number(v)  # YAML reads 1e-4 (no dot) as a string
     w = c["weights"]
     if not isinstance(w, dict):

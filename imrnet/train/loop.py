@@ -82,8 +82,8 @@ class Trainable(nn.Module):
     def forward(self, batch: dict):
         dev = next(self.parameters()).device
         xs = mask_streams([batch[k].to(dev) for k in STREAMS], self.streams)
-        if getattr(self.net, "uses_flow", False):
-            xs.append(batch["flow"].to(dev))
+        if getattr(self.net, "uses_flow", False) or getattr(self.net, "trains_on_flow", False):
+            xs.append(batch["flow"].to(dev))  # an input (IMRNet + flow), or a target (DMC-Net)
         out = self.net(*xs)
         if self.mode == "finetune":
             y = batch["label"].to(dev)
@@ -92,6 +92,9 @@ class Trainable(nn.Module):
             else:
                 loss = F.cross_entropy(out["logits"], y)
             metrics = {"acc": (out["logits"].argmax(1) == y).float().mean().item()}
+            if "aux_loss" in out:  # DMC-Net: flow reconstruction (+ adversarial) terms
+                loss = loss + out["aux_loss"]
+                metrics.update({k: float(v) for k, v in out["aux_metrics"].items()})
         else:
             loss, metrics = task_losses(self.heads, out, batch, self.weights,
                                         pmsp_reduction=self.pmsp_reduction)
@@ -278,15 +281,17 @@ def _build(cfg: dict, mode: str, info) -> _Run:
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
     n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])
-    flow = cfg["arch"] == "imrnet_flow"
-    if flow and tasks:
-        raise ValueError("the flow baseline is finetuned from scratch only (no pretext tasks)")
+    flow = cfg["arch"] == "imrnet_flow"  # flow an input: read in training and testing
+    if cfg["arch"] in ("imrnet_flow", "dmcnet") and tasks:
+        raise ValueError(f"arch {cfg['arch']!r} (a flow baseline) is finetuned only (no pretext "
+                         "tasks)")
     if "pmsp" in tasks and cfg["arch"] != "imrnet":
         raise ValueError(f"PMSP needs IMRNet's feature maps; arch {cfg['arch']!r} has none")
     augment_on = augment_target(d["augment_on"], info.device, tasks)
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
-                               pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"], with_flow=flow,
+                               pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"],
+                               with_flow=flow or cfg["arch"] == "dmcnet",  # DMC-Net: a target
                                pretext=Pretext(tasks, num_gops=T) if tasks else None,
                                augment_on=augment_on)
     torch.manual_seed(int(cfg["seed"]))

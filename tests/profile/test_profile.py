@@ -69,7 +69,7 @@ def test_runtime_table_small(tmp_path):
     t = runtime_table(size=32, i_width=8, res5_stride=1, coviar_i_depth=18, depth50=False,
                       repeats=1, warmup=0, rounds=2)
     names = [r["model"] for r in t["rows"]]
-    assert names[0] == "IMRNet-R18" and "CoViAR (ResNet-18/18/18)" in names and len(names) == 9
+    assert names[0] == "IMRNet-R18" and "CoViAR (ResNet-18/18/18)" in names and len(names) == 10
     for r in t["rows"]:
         assert r["unsupported_ops"] == {} and r["gflops"] > 0 and r["pre_ms_per_frame"] > 0
         assert abs(r["total_ms_per_frame"] - r["cnn_ms_per_frame"] - r["pre_ms_per_frame"]) < 1e-9
@@ -78,13 +78,15 @@ def test_runtime_table_small(tmp_path):
     assert rows["IMRNet-R18 no connection"]["params_m"] < rows["IMRNet-R18"]["params_m"]
     assert rows["IMRNet-R18 + flow"]["gflops"] > rows["IMRNet-R18"]["gflops"]
     assert rows["CoViAR (ResNet-18/18/18)"]["frames"] == 10
+    dmc, cov = rows["DMC-Net (ResNet-18/18/18)"], rows["CoViAR (ResNet-18/18/18)"]
+    assert dmc["frames"] == 10 and dmc["gflops"] > cov["gflops"]  # CoViAR + the generator
     pre = t["preprocessing_ms_per_frame"]
     assert set(pre) == {"compressed", "motion_vectors", "rgb", "flow", "compressed+flow",
                         "flow_tvl1"}
     assert pre["flow_tvl1"] > pre["flow"] > pre["motion_vectors"] > 0  # TV-L1 ~30x Farneback
     md = format_markdown(t)
     assert "TV-L1 flow" in md and "every 5th of the 25 fields timed" in md
-    assert "GFLOPs (fvcore, 1 MAC = 1)" in md and md.count("\n| ") == 10
+    assert "GFLOPs (fvcore, 1 MAC = 1)" in md and md.count("\n| ") == 11
     assert main(["--size", "32", "--i-width", "8", "--res5-stride", "1", "--coviar-i-depth", "18",
                  "--no-r50", "--repeats", "1", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "runtime_32.json").is_file() and (tmp_path / "runtime_32.md").is_file()

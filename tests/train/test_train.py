@@ -289,8 +289,9 @@ def test_coviar_finetune_and_supervised_pretraining(tiny_data, tmp_path):
         finetune(_cfg(tiny_data, tmp_path / "y", arch="i3d"))
 
 
-def test_imrnet_flow_finetune(tmp_path_factory, tmp_path):
-    """IMRNet + a flow stream reads the Farneback flow stored at extraction."""
+@pytest.fixture(scope="module")
+def flow_data(tmp_path_factory):
+    """tiny_data's videos with their Farneback flow stored at extraction."""
     from imrnet.data import synthetic
     from imrnet.data.extract import extract
 
@@ -298,9 +299,41 @@ def test_imrnet_flow_finetune(tmp_path_factory, tmp_path):
     synthetic.generate("synthetic-ucf", d / "raw", seed=0, width=85, height=64, frames=60, scale=0.1)
     extract("synthetic-ucf", d / "raw", d / "mp4", progress=False, flow=True,
             encode={"short_side": None, "gop_size": 12, "quality": 1})
-    res = finetune(_cfg(d / "mp4", tmp_path / "flow", arch="imrnet_flow", tasks=[],
+    return d / "mp4"
+
+
+def test_imrnet_flow_finetune(flow_data, tmp_path):
+    """IMRNet + a flow stream reads the Farneback flow stored at extraction."""
+    res = finetune(_cfg(flow_data, tmp_path / "flow", arch="imrnet_flow", tasks=[],
                         model={"i_width": 8, "flow_width": 4}, optim={"epochs": 1}))
     assert res["test"]["n"] == 12 and 0 <= res["test"]["top1"] <= 1
+
+
+def test_dmcnet_finetune_trains_on_flow_and_tests_without_it(flow_data, tmp_path, monkeypatch):
+    """DMC-Net reads the stored flow as its generator's target in training (its loss in the
+    log), and tests on the compressed streams alone: the flow files are gone by then."""
+    cfg = _cfg(flow_data, tmp_path / "dmc", arch="dmcnet", tasks=[], optim={"epochs": 1})
+    cfg["model"] = {"width": 8, "gen_width": 4, "adversarial_weight": 0.5}  # no IMRNet keys
+    with pytest.raises(ValueError, match="finetuned only"):
+        pretrain(dict(cfg, tasks=["ctp"]))
+    import imrnet.train.loop as loop
+
+    real_evaluate = loop._evaluate
+
+    def evaluate_without_flow(run, heldout):
+        for f in Path(flow_data, "synthetic-ucf").rglob("*.flow.npz"):
+            f.rename(f.with_name(f.name + ".hidden"))
+        try:
+            return real_evaluate(run, heldout)
+        finally:
+            for f in Path(flow_data, "synthetic-ucf").rglob("*.flow.npz.hidden"):
+                f.rename(f.with_name(f.name[:-len(".hidden")]))
+
+    monkeypatch.setattr(loop, "_evaluate", evaluate_without_flow)
+    res = finetune(cfg)
+    row = json.loads((tmp_path / "dmc" / "metrics.jsonl").read_text().splitlines()[0])
+    assert {"flow_mse", "adv_generator", "adv_discriminator", "acc"} <= set(row)
+    assert row["flow_mse"] > 0 and res["test"]["n"] == 12
 
 
 def test_a_second_run_on_the_same_folder_is_refused_while_the_first_runs(tiny_data, tmp_path):
