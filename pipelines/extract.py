@@ -9,8 +9,11 @@ fps policy (``extract.fps``): null keeps each video's own rate (the default: UCF
 resampled to 30 would duplicate every sixth frame, putting zero-motion P-frames at fixed places
 in every GOP); a number resamples (the paper's 30).
 
-``extract.flow``: the datasets whose Farneback optical flow the flow-stream baseline needs,
-computed once here (``<video>.flow.npz`` beside each video), never per epoch.
+``extract.flow``: the datasets whose optical flow the flow baselines need (the flow network,
+IMRNet + flow, DMC-Net's target), computed once here (``<video>.flow.npz`` beside each video),
+never per epoch. ``extract.flow_method``: ``farneback`` (the default: fast) or ``tvl1``
+(OpenCV contrib's Dual TV-L1, the flow of DMC-Net and the two-stream papers; 20-35x slower);
+`imrnet.opticalflow`.
 
 ``extract.verify`` (default ``sha256``): how a rerun checks the outputs it already has against
 the index before skipping them (``size`` is cheaper and misses a same-size change); a changed
@@ -24,6 +27,7 @@ import os
 import sys
 
 from imrnet.data.extract import VERIFY, extract, merge_shards
+from imrnet.opticalflow import FLOW_METHODS
 
 from .params import ParamsError, check, load_section
 
@@ -31,7 +35,8 @@ SPEC = {"src_root": ("str", True), "dst_root": ("str", True), "datasets": ("str-
         "gop_size": ("int>=1", False), "quality": ("int:1..31", False),
         "short_side": ("int>=2?", False), "fps": ("number>0?", False), "size": ("size?", False),
         "workers": ("int>=1", False), "max_failed_fraction": ("fraction", False),
-        "flow": ("names?", False), "verify": ("choice:" + "|".join(VERIFY), False)}
+        "flow": ("names?", False), "flow_method": ("choice:" + "|".join(FLOW_METHODS), False),
+        "verify": ("choice:" + "|".join(VERIFY), False)}
 
 
 def load_params(path: str) -> dict:
@@ -106,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                         workers=int(p.get("workers", 1)), shard=shard,
                         max_failed_fraction=float(p.get("max_failed_fraction", 0.0)),
                         progress=not args.no_progress,
-                        flow=name in (p.get("flow") or []), verify=p.get("verify", "sha256"))
+                        flow=name in (p.get("flow") or []),
+                        flow_method=p.get("flow_method", "farneback"),
+                        verify=p.get("verify", "sha256"))
         except (RuntimeError, ValueError, OSError) as e:
             print(f"extract {name}: {e}", file=sys.stderr)
             return 1

@@ -23,6 +23,7 @@ params (measured times stay in ``R/timing/``, which the page links to)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -64,11 +65,14 @@ TABLE1 = [
     ("DMC-Net (R18/18/18), scratch", "dmcnet", "scratch", None, ""),
     ("DMC-Net (ResNet-152/18/18), ImageNet", "dmcnet_r152", "imagenet", "DMC-Net (ResNet-18)",
      "not reproducible offline (ImageNet weights)"),
-    ("IMRNet-R18 + optical flow, scratch", "imrnet_flow", "scratch", None, ""),
-    ("IMRNet-R50 + optical flow, scratch", "imrnet_flow_r50", "scratch", None, _R50),
-    ("IMRNet-R50 + optical flow, Kinetics supervised (paper)", "imrnet_flow_r50", "supervised_r50",
-     "IMRNet-R50 + optical flow", "paper value only (a pretrained IMRNet + a separate flow "
-     "network: not implemented)"),
+    ("IMRNet-R18 + optical flow (joint), scratch", "imrnet_flow", "scratch", None, ""),
+    ("IMRNet-R50 + optical flow (joint), scratch", "imrnet_flow_r50", "scratch", None, _R50),
+    # late fusion (finetune.fusions): a pretrained IMRNet's scores + a flow network's
+    ("IMRNet-R18 + optical flow (late fusion), Kinetics supervised", "imrnet+flow", "supervised",
+     None, ""),
+    ("IMRNet-R50 + optical flow (late fusion), Kinetics supervised", "imrnet_r50+flow_r50",
+     "supervised_r50", "IMRNet-R50 + optical flow", _R50),
+    ("Optical flow network (R18), scratch", "flow", "scratch", None, ""),
 ]
 TABLE2 = [
     ("Ours (bidirectional, conv, attention)", "imrnet", "scratch", "Ours (bidirectional, conv, attention)", ""),
@@ -389,7 +393,7 @@ def build_report(params_path: str = "params.yaml") -> dict:
                          "the metrics but not the data and weights): run `make repro` first; "
                          "nothing under reports/ was changed")
     dst = reports_dir(params, params_path)
-    aside = _set_aside((dst / "tables", dst / "figures"))  # nothing stale from an earlier run
+    aside = _set_aside((dst / "tables", dst / "figures", dst / "plots"))  # nothing stale left
     try:
         out = _build(res, params, ref, dst)
     except BaseException:
@@ -427,8 +431,25 @@ def _restore(aside: dict) -> None:
         os.replace(a, d)
 
 
+def confusion_plots(res: Results, out: Path) -> list[Path]:
+    """Per finetuning run and fusion, ``plots/confusion/<run>.json``: one row per test video,
+    ``{"video", "actual", "predicted"}`` (class names), the data of DVC's ``confusion``
+    template (dvc.yaml's top-level ``plots``: `dvc plots show` draws each run's matrix)."""
+    d = out / "plots" / "confusion"
+    d.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, r in sorted([*res.ft.items(), *res.fused.items()]):
+        classes = r["classes"]
+        rows = [{"video": v, "actual": classes[y], "predicted": classes[p]}
+                for v, y, p in r["videos"]]
+        written.append(d / f"{name}.json")
+        written[-1].write_text(json.dumps(rows, indent=0) + "\n")
+    return written
+
+
 def _build(res: Results, params: dict, ref, out: Path) -> dict:
     tabs = tables(res, ref, out)
+    confusion_plots(res, out)
     prof = runtime_table(ref, out)
     if prof is not None:
         tabs["table_runtime"] = {"md": (out / "tables" / "table_runtime.md").read_text()}

@@ -12,7 +12,12 @@ Params layout (one profile; see profiles/*.yaml):
                     statistics), models: {variant: {arch?, model?, streams?}},
                     runs: {name: {model: variant, init: scratch | <pretrain run>, dataset,
                     after: the file the run starts from, epochs?, seed?, optim? (this run's
-                    overrides of the stage's optim, e.g. head_lr_mult for pretrained starts)}}
+                    overrides of the stage's optim, e.g. head_lr_mult for pretrained starts)}},
+                    fusions?: {name: {imrnet: <finetune run>, flow: <finetune run of a
+                    flow-input arch>, flow_weight? (default 1)}}: late fusions of two runs'
+                    test scores (stage fuse@<name>, `imrnet.evaluate.fusion`); the report's
+                    cell of a fusion is (<imrnet run's model>+<flow run's model>, the imrnet
+                    run's init, their dataset)
 
 Seeds: a run's ``seed`` (default ``train.seed``) replaces the shared one. A pretraining run
 with ``replicate_of: <run>`` is another seed of that run (same tasks, network and weights): the
@@ -39,8 +44,8 @@ from imrnet.settings import deep_merge
 
 from .params import NAME, ParamsError, check, read_params, reports_dir
 
-__all__ = ["load_params", "pretrain_config", "finetune_config", "run_budget", "train_videos",
-           "run_seed", "finetune_seed", "RUNS_DIR", "metrics_dir", "timing_dir"]
+__all__ = ["load_params", "pretrain_config", "finetune_config", "fusion_spec", "run_budget",
+           "train_videos", "run_seed", "finetune_seed", "RUNS_DIR", "metrics_dir", "timing_dir"]
 
 RUNS_DIR = Path("runs")
 
@@ -59,7 +64,8 @@ def timing_dir(params: dict) -> Path:
 # the file, the key, the value and what is allowed). The training values inside ``train``,
 # ``optim`` and ``model`` are checked per run by `imrnet.train.config.make_config`, before the
 # run writes anything.
-_ARCH = "choice:imrnet|coviar|imrnet_flow|dmcnet"
+_ARCH = "choice:imrnet|coviar|imrnet_flow|dmcnet|flow"
+_FLOW_INPUT = ("imrnet_flow", "flow")  # imrnet.train.config.FLOW_INPUT_ARCHS
 TRAIN_SPEC = {"seed": ("int>=0", False), "data": ("mapping", False), "model": ("mapping", False),
               "eval": ("mapping", False)}
 BUDGET_SPEC = {"clips": ("int>=1", False), "epochs": ("int>=1", False)}
@@ -71,7 +77,9 @@ PRETRAIN_RUN_SPEC = {"tasks": ("str-list", True), "arch": (_ARCH, False),
                      "epochs": ("int>=1", False), "seed": ("int>=0", False),
                      "replicate_of": ("str", False)}
 FINETUNE_SPEC = {"budget": ("dict", True), "optim": ("mapping", False), "models": ("dict", True),
-                 "runs": ("dict", True), "bn_stats": ("choice:keep|reset", False)}
+                 "runs": ("dict", True), "bn_stats": ("choice:keep|reset", False),
+                 "fusions": ("mapping", False)}
+FUSION_SPEC = {"imrnet": ("name", True), "flow": ("name", True), "flow_weight": ("number>0", False)}
 FINETUNE_MODEL_SPEC = {"arch": (_ARCH, False), "model": ("mapping", False),
                        "streams": ("str-list", False)}
 FINETUNE_RUN_SPEC = {"model": ("str", True), "init": ("str", True), "dataset": ("name", True),
@@ -152,6 +160,56 @@ def _check_finetune_runs(p: dict, path) -> None:
                               "replicate_of run of that seed, or drop this seed)")
 
 
+def _arch_of(p: dict, run: dict) -> str:
+    return ((p["finetune"]["models"].get(run.get("model")) or {}).get("arch") or "imrnet")
+
+
+def _check_fusions(p: dict, path) -> None:
+    runs = p["finetune"]["runs"]
+    for name, f in (p["finetune"].get("fusions") or {}).items():
+        where = f"{path}: finetune.fusions.{name}"
+        if not isinstance(name, str) or not re.fullmatch(NAME, name):
+            raise ParamsError(f"{path}: finetune.fusions: {name!r} is not a name (letters, "
+                              "digits, '.', '_', '-', not starting with '.')")
+        check(where, _mapping(where, f), FUSION_SPEC)
+        if name in runs:
+            raise ParamsError(f"{where}: also the name of a finetuning run; a fusion needs its "
+                              "own name")
+        for role in ("imrnet", "flow"):
+            if f[role] not in runs:
+                raise ParamsError(f"{where}.{role}: {f[role]!r} is not a finetuning run "
+                                  f"(finetune.runs: {', '.join(runs)})")
+        a, b = runs[f["imrnet"]], runs[f["flow"]]
+        if _arch_of(p, b) not in _FLOW_INPUT:
+            raise ParamsError(f"{where}.flow: run {f['flow']!r} is a {_arch_of(p, b)!r} network, "
+                              f"not one that reads optical flow ({' or '.join(_FLOW_INPUT)})")
+        if _arch_of(p, a) in _FLOW_INPUT:
+            raise ParamsError(f"{where}.imrnet: run {f['imrnet']!r} reads optical flow itself "
+                              f"(arch {_arch_of(p, a)!r}): the fusion adds flow to a network "
+                              "that has none")
+        if a["dataset"] != b["dataset"]:
+            raise ParamsError(f"{where}: its runs test on different datasets ({a['dataset']!r} "
+                              f"and {b['dataset']!r})")
+        if finetune_seed(p, a) != finetune_seed(p, b):
+            raise ParamsError(f"{where}: its runs have different seeds ({finetune_seed(p, a)} "
+                              f"and {finetune_seed(p, b)}); a fused cell's seed is both runs'")
+
+
+def fusion_spec(params: dict, name: str) -> dict:
+    """``finetune.fusions[name]`` with what it fuses: ``imrnet`` and ``flow`` (run names),
+    ``flow_weight`` (default 1), ``model`` (the report's variant: "<imrnet model>+<flow
+    model>"), ``init`` and ``dataset`` (the imrnet run's)."""
+    fus = params["finetune"].get("fusions") or {}
+    if name not in fus:
+        raise ValueError(f"no fusion {name!r} in params (finetune.fusions: "
+                         f"{', '.join(fus) or 'none'})")
+    f, runs = fus[name], params["finetune"]["runs"]
+    a, b = runs[f["imrnet"]], runs[f["flow"]]
+    return {"imrnet": f["imrnet"], "flow": f["flow"],
+            "flow_weight": float(f.get("flow_weight", 1.0)),
+            "model": f"{a['model']}+{b['model']}", "init": a["init"], "dataset": a["dataset"]}
+
+
 def _check_profile_report(p: dict, path) -> None:
     if "profile" in p:
         prof = check(f"{path}: profile", _mapping(f"{path}: profile", p["profile"]), PROFILE_SPEC)
@@ -168,6 +226,7 @@ def check_sections(p: dict, path: str | Path) -> dict:
     _check_stages(p, path)
     _check_pretrain_runs(p, path)
     _check_finetune_runs(p, path)
+    _check_fusions(p, path)
     _check_profile_report(p, path)
     return p
 
@@ -229,7 +288,7 @@ def _base(params: dict, section: dict, dataset: str, spec: dict) -> dict:
     arch = spec.get("arch", "imrnet")
     if arch != "imrnet":
         cfg["arch"] = arch
-        if arch in ("coviar", "dmcnet"):  # 2D ResNets: none of IMRNet's keys
+        if arch in ("coviar", "dmcnet", "flow"):  # not IMRNet: none of IMRNet's keys
             cfg["model"] = {}
     cfg["model"] = deep_merge(cfg["model"], spec.get("model"))
     return cfg

@@ -79,7 +79,7 @@ def profile(default: dict) -> dict:
                      "optim": {"lr": 0.02, "batch_size": 8, "warmup_epochs": 0},
                      "models": {m: v for m, v in models.items()
                                 if any(c[0] == m for c in UCF + HMDB)},
-                     "runs": ft}
+                     "runs": ft, "fusions": {}}
     p["profile"] = default["profile"]
     p["report"] = {"pmsp_videos": 200}
     return p

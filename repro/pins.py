@@ -61,6 +61,9 @@ def collect(workspace: str | Path = ".") -> dict:
         out["finetune"][p.stem] = {"top1": m["top1"], "top5": m["top5"], "n": m["n"],
                                    "train_loss": m["final"]["loss"]}
         out["modes"][f"finetune/{p.stem}"] = _mode(m)
+    for name in sorted(params["finetune"].get("fusions") or {}):  # late fusions: their tests
+        m = load_json(md / "fuse" / f"{name}.json")              # (names apart from the runs')
+        out["finetune"][name] = {"top1": m["top1"], "top5": m["top5"], "n": m["n"]}
     for name in sorted(params["pretrain"]["runs"]):
         p = md / "pretrain" / f"{name}.json"
         m = load_json(p)

@@ -1,5 +1,7 @@
-"""The finetuning and pretraining summaries of one pipeline run (``reports/<profile>/metrics/``), looked up
-by what they are: (model variant, initialisation, dataset)."""
+"""The finetuning, fusion and pretraining summaries of one pipeline run
+(``reports/<profile>/metrics/``), looked up by what they are: (model variant, initialisation,
+dataset). A late fusion's cell (``finetune.fusions``, stage ``fuse``) is the one its summary
+names: ("<imrnet model>+<flow model>", the imrnet run's init, the dataset)."""
 
 from __future__ import annotations
 
@@ -43,12 +45,18 @@ class Results:
             if not p.is_file():
                 raise ValueError(f"{p}: missing; run `dvc repro pretrain@{name}` first")
             self.pre[name] = load_json(p)
+        self.fused = {}
+        for name in params["finetune"].get("fusions") or {}:
+            p = metrics_dir / "fuse" / f"{name}.json"
+            if not p.is_file():
+                raise ValueError(f"{p}: missing; run `dvc repro fuse@{name}` first")
+            self.fused[name] = load_json(p)
         seed0 = int(params["train"].get("seed", 0))
         # a pretraining run's cell: itself, or the run it replicates with another seed
         self.pre_cell = {name: (params["pretrain"]["runs"][name] or {}).get("replicate_of") or name
                          for name in self.pre}
         seen: dict[tuple, dict[int, str]] = {}
-        for name, r in self.ft.items():
+        for name, r in [*self.ft.items(), *self.fused.items()]:
             init = r["init"] if r["init"] == "scratch" else self.pre_cell.get(r["init"], r["init"])
             key = (r["model"], init, r["dataset"])
             seed = int(r.get("seed", seed0))
@@ -89,7 +97,8 @@ class Results:
 
     def runs(self, model: str, init: str, dataset: str) -> dict[int, dict]:
         """{seed: finetuning summary} of a cell (empty when the profile has none)."""
-        return {s: self.ft[n] for s, n in sorted(self.by_cell.get((model, init, dataset), {}).items())}
+        return {s: self.ft.get(n) or self.fused[n]
+                for s, n in sorted(self.by_cell.get((model, init, dataset), {}).items())}
 
     def run(self, model: str, init: str, dataset: str) -> dict | None:
         """The cell's run of its lowest seed (None: not in this profile)."""

@@ -22,7 +22,7 @@ from ..codec.encode import made_by_encode
 from ..paths import Busy, exclusive, refuse_overlap, within, write_bytes_atomic
 from ..codec.jobs import encode_jobs, write_failures
 from . import hmdb51, kinetics400, ucf101
-from .flow import flow_jobs, flow_path
+from .flow import FLOW_METHODS, flow_jobs, flow_path
 from .records import (DatasetError, VideoList, VideoRecord, reset_if_changed, safe_relative,
                       stamp_matches)
 
@@ -149,12 +149,17 @@ def _sha(path: Path) -> str:
 def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike, *,
             encode: dict, workers: int = 1, shard: tuple[int, int] | None = None,
             max_failed_fraction: float = 0.0, progress: bool = True, flow: bool = False,
-            verify: str = "sha256") -> dict:
+            flow_method: str = "farneback", verify: str = "sha256") -> dict:
     """`_extract` under the dataset's lock (``<dst_root>/.<name>.lock``): a second run on the
     same output is refused (`imrnet.paths.Busy`) instead of mixing its files in. The input
-    and output folders must be apart (`imrnet.paths.refuse_overlap`)."""
+    and output folders must be apart (`imrnet.paths.refuse_overlap`). ``flow_method``
+    (`imrnet.opticalflow.FLOW_METHODS`): the flow stored with ``flow``; the folder's stamp
+    holds it, so a change of method recomputes every flow file."""
     if verify not in VERIFY:
         raise ValueError(f"verify must be one of {VERIFY}, got {verify!r}")
+    if flow_method not in FLOW_METHODS:
+        raise ValueError(f"flow_method must be one of {', '.join(FLOW_METHODS)}, got "
+                         f"{flow_method!r}")
     if not name.startswith("synthetic-") and name not in _REAL:
         raise ValueError(f"unknown dataset {name!r}")
     safe_relative(Path(src_root), "dataset name", name, single=True)
@@ -163,8 +168,11 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     jobs = shard_of(dataset_jobs(name, Path(src_root), missing), shard)
     _refuse_sources_inside(Path(dst_root) / name, jobs)
     stamp = {"encode": encode, "flow": bool(flow)}
+    if flow and flow_method != "farneback":  # Farneback's stamp stays what it was before methods
+        stamp["flow_method"] = flow_method
     kw = dict(encode=encode, workers=workers, shard=shard, max_failed_fraction=max_failed_fraction,
-              progress=progress, flow=flow, verify=verify, jobs=jobs, missing=missing)
+              progress=progress, flow=flow and flow_method, verify=verify, jobs=jobs,
+              missing=missing)
     with _dataset_lock(Path(dst_root), name, stamp, sharded=shard is not None):
         if shard is None:
             return _extract(name, src_root, dst_root, **kw)
@@ -308,8 +316,9 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
              flow, verify, jobs, missing) -> dict:
     """Encode (a shard of) dataset ``name`` and write its index; returns a summary.
 
-    With ``flow``, the Farneback flow of every encoded video is computed once here
-    (`imrnet.data.flow`, ``<video>.flow.npz``) for the flow-stream baseline; the index names it.
+    With ``flow`` (False, or the method's name), that flow of every encoded video is computed
+    once here (`imrnet.data.flow`, ``<video>.flow.npz``) for the flow baselines; the index
+    names the file.
 
     Raises:
         RuntimeError: more than ``max_failed_fraction`` of the videos failed (the failure report
@@ -339,7 +348,8 @@ def _extract(name, src_root, dst_root, *, encode, workers, shard, max_failed_fra
     infos = _probe_usable(pairs, failed, int(encode.get("gop_size", 12)))
     if flow:
         encoded = {d: s for s, d in pairs if s not in failed and os.path.exists(d)}
-        bad = flow_jobs(list(encoded), workers=workers, progress=progress, desc=f"{name} flow")
+        bad = flow_jobs(list(encoded), workers=workers, progress=progress, desc=f"{name} flow",
+                        method=flow)
         failed.update({encoded[d]: f"optical flow: {why}" for d, why in bad.items()})
     index = []
     for j, (_, dst) in zip(jobs, pairs, strict=True):

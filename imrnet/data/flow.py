@@ -1,12 +1,14 @@
-"""Dense optical flow for the flow-stream baseline, computed once at extraction (never per epoch).
+"""Dense optical flow for the flow baselines (the flow network, IMRNet + flow, DMC-Net's
+target), computed once at extraction (never per epoch).
 
-`farneback_flow` decodes an encoded video (the same frames the RGB baseline sees) and runs
-OpenCV's Farneback on the luma planes, frame k against frame k-1. The flow follows the motion
-vectors' convention (docs/conventions.md): frame k's pixel (y, x) comes from frame k-1 at (y+dy, x+dx),
-so the geometry transforms treat it exactly like ``motion``. Frame 0 has none (zeros).
+`dense_flow` decodes an encoded video (the same frames the RGB baseline sees) and runs one of
+`imrnet.opticalflow`'s flows (Farneback, the default, or TV-L1: ``extract.flow_method``) on the
+luma planes, frame k against frame k-1. The flow follows the motion vectors' convention
+(docs/conventions.md): frame k's pixel (y, x) comes from frame k-1 at (y+dy, x+dx), so the
+geometry transforms treat it exactly like ``motion``. Frame 0 has none (zeros).
 
 Stored beside the video as ``<video>.flow.npz`` (``flow`` int8 [N, H, W, 2] in steps of
-`FLOW_STEP` px, clipped to +-31.75 px; ``step``), written atomically; Farneback is run
+`FLOW_STEP` px, clipped to +-31.75 px; ``step``; ``method``), written atomically; OpenCV runs
 single-threaded so the bytes are deterministic. `load_flow` returns float32 pixels at the
 decoded-frame numbers a clip uses (its ``pframe_index``).
 """
@@ -20,14 +22,13 @@ import av
 import numpy as np
 
 from ..codec.errors import CorruptVideoError, VideoError
+from ..opticalflow import FARNEBACK, FLOW_METHODS, flow_field
 from ..paths import WriteFailed, atomic_path
 
-__all__ = ["FLOW_STEP", "FARNEBACK", "farneback_flow", "flow_path", "write_flow", "load_flow",
-           "flow_jobs"]
+__all__ = ["FLOW_STEP", "FARNEBACK", "FLOW_METHODS", "dense_flow", "farneback_flow", "flow_path",
+           "write_flow", "load_flow", "flow_jobs"]
 
 FLOW_STEP = 0.25  # px per int8 unit
-FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2,
-                 flags=0)  # OpenCV's documented example settings (as TSN's extractors use)
 
 
 def flow_path(video: str | os.PathLike) -> Path:
@@ -55,18 +56,13 @@ def _luma_frames(path: str):
         container.close()
 
 
-def farneback_flow(path: str | os.PathLike) -> np.ndarray:
-    """Farneback flow of every decoded frame against the one before: int8 [N, H, W, 2] in
-    `FLOW_STEP` px (frame 0: zeros)."""
-    import cv2
-
-    cv2.setNumThreads(1)
+def dense_flow(path: str | os.PathLike, method: str = "farneback") -> np.ndarray:
+    """``method``'s flow (`imrnet.opticalflow`) of every decoded frame against the one before:
+    int8 [N, H, W, 2] in `FLOW_STEP` px (frame 0: zeros)."""
+    field = flow_field(method)  # ValueError on an unknown method, before any decoding
     out, prev = [], None
     for y in _luma_frames(str(path)):
-        if prev is None:
-            f = np.zeros(y.shape + (2,), np.float32)
-        else:  # calcOpticalFlowFarneback(a, b): a(y, x) ~ b(y + fy, x + fx); a = current frame
-            f = cv2.calcOpticalFlowFarneback(y, prev, None, **FARNEBACK)
+        f = np.zeros(y.shape + (2,), np.float32) if prev is None else field(y, prev)
         out.append(np.clip(np.round(f / FLOW_STEP), -127, 127).astype(np.int8))
         prev = y
     if not out:
@@ -74,12 +70,18 @@ def farneback_flow(path: str | os.PathLike) -> np.ndarray:
     return np.stack(out)
 
 
-def write_flow(video: str | os.PathLike, dst: str | os.PathLike | None = None) -> Path:
-    """Compute `farneback_flow` of ``video`` and write it atomically (default `flow_path`)."""
+def farneback_flow(path: str | os.PathLike) -> np.ndarray:
+    """`dense_flow` with Farneback."""
+    return dense_flow(path, "farneback")
+
+
+def write_flow(video: str | os.PathLike, dst: str | os.PathLike | None = None, *,
+               method: str = "farneback") -> Path:
+    """Compute `dense_flow` of ``video`` and write it atomically (default `flow_path`)."""
     dst = Path(dst) if dst is not None else flow_path(video)
-    flow = farneback_flow(video)
+    flow = dense_flow(video, method)
     with atomic_path(dst, suffix=".npz") as tmp:  # a full disk: WriteFailed naming dst
-        np.savez_compressed(tmp, flow=flow, step=np.float32(FLOW_STEP))
+        np.savez_compressed(tmp, flow=flow, step=np.float32(FLOW_STEP), method=np.str_(method))
     return dst
 
 
@@ -102,17 +104,21 @@ def load_flow(path: str | os.PathLike, frame_index) -> np.ndarray:
     return flow[idx].astype(np.float32) * np.float32(step)
 
 
-def _flow_one(video: str) -> tuple[str, None, str | None]:
+def _flow_one(video: str, method: str = "farneback") -> tuple[str, None, str | None]:
     try:
-        write_flow(video)
+        write_flow(video, method=method)
         return video, None, None
     except (VideoError, WriteFailed) as e:
         return video, None, str(e)
 
 
 def flow_jobs(videos: list[str], *, workers: int = 1, progress: bool = True,
-              desc: str = "flow") -> dict[str, str]:
-    """Write the flow of every video lacking it; returns {video: reason} for failures."""
+              desc: str = "flow", method: str = "farneback") -> dict[str, str]:
+    """Write ``method``'s flow of every video lacking it; returns {video: reason} for
+    failures. (A dataset's flow files are all of one method: the extraction's stamp holds it,
+    so another method resets the folder first.)"""
+    if method not in FLOW_METHODS:
+        raise ValueError(f"flow method must be one of {', '.join(FLOW_METHODS)}, got {method!r}")
     from ..codec.jobs import run_jobs
 
     todo = [v for v in videos if not flow_path(v).exists()]
@@ -120,7 +126,7 @@ def flow_jobs(videos: list[str], *, workers: int = 1, progress: bool = True,
         p = flow_path(v)
         for stale in p.parent.glob(f".{p.name}.part-*.npz"):
             stale.unlink()
-    _, failed = run_jobs(_flow_one, [(v,) for v in todo], workers=workers, progress=progress,
+    _, failed = run_jobs(_flow_one, [(v, method) for v in todo], workers=workers, progress=progress,
                          desc=desc, died="the worker process died while computing flow",
                          fail_prefix="FAILED flow")
     return failed

@@ -94,10 +94,13 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray, *, num_classe
 def evaluate_classification(model, dataset, *, batch_size=8, workers=0, device="cpu",
                             bootstrap=1000, seed=0, num_classes=None) -> dict:
     """`predict_views` then `classification_metrics`, plus ``videos``: [video_id, label,
-    predicted class] per test video (what a paired bootstrap between two models needs)."""
+    predicted class] per test video (what a paired bootstrap between two models needs), and
+    ``scores``: each video's softmax scores, in the order of ``videos`` (what a late fusion of
+    two models needs, `imrnet.evaluate.fusion`)."""
     p = predict_views(model, dataset, batch_size=batch_size, workers=workers, device=device)
     m = classification_metrics(p["scores"], p["labels"], num_classes=num_classes,
                                bootstrap=bootstrap, seed=seed)
     m["videos"] = [[v, int(y), int(s.argmax())] for v, y, s in
                    zip(p["video_ids"], p["labels"], p["scores"], strict=True)]
+    m["scores"] = np.asarray(p["scores"], dtype=np.float64).tolist()
     return m

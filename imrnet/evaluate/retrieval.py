@@ -62,9 +62,10 @@ def retrieval(model_path: str | os.PathLike, root: str, dataset: str, *, crop: i
     training clips. The figure (`retrieval_figure`: the first ``figure_rows`` queries with
     their top three) is None when ``figure_rows`` is 0."""
     net, cfg, _ = load_trained(model_path, gop_size=index_gop_size(root, dataset))
-    if cfg.get("arch", "imrnet") == "imrnet_flow":
-        raise ValueError(f"{model_path}: the flow baseline (arch imrnet_flow) is not a retrieval "
-                         "backbone here (its clips need optical flow); use an imrnet or coviar model")
+    if getattr(net, "uses_flow", False):
+        raise ValueError(f"{model_path}: a flow network (arch {cfg.get('arch')}) is not a "
+                         "retrieval backbone here (its clips need optical flow); use an imrnet "
+                         "or coviar model")
     d = cfg["data"]
     crop = crop or d["crop"]
     embs, recs = {}, {}

@@ -1,5 +1,6 @@
 """Baselines from the same parts: CoViAR (Wu et al. 2018), R3D on decoded RGB, a 3D-ResNet flow
-stream, and IMRNet + flow (Table 1's bottom group).
+stream (alone, `FlowNet`: the separately trained flow network of a late fusion,
+`imrnet.evaluate.fusion`), and IMRNet + flow trained jointly (Table 1's bottom group).
 
 CoViAR as its code (``chaoyuaw/pytorch-coviar``) does it: three independent 2D ResNets, the
 I-frame one deep (ResNet-152 in the paper; a parameter here so a small profile can use 18),
@@ -24,7 +25,7 @@ from .resnet2d import build_resnet2d
 from .resnet3d import ResNet3d, build_resnet3d
 
 __all__ = ["CoViAR", "build_coviar", "build_r3d_rgb", "build_flow_stream", "IMRNetWithFlow",
-           "build_imrnet_flow", "COVIAR_WEIGHTS"]
+           "build_imrnet_flow", "FlowNet", "build_flow_net", "COVIAR_WEIGHTS"]
 
 COVIAR_WEIGHTS = (2.0, 1.0, 1.0)  # I, M, R score weights of CoViAR's late fusion
 
@@ -113,6 +114,35 @@ def build_flow_stream(*, depth: int = 18, width: int = 64, num_classes: int | No
     uses an I3D flow network, which this stands in for)."""
     return build_resnet3d(depth=depth, in_channels=2, width=width, kind="RGB",
                           num_classes=num_classes, dropout=dropout, res5_stride=res5_stride)
+
+
+class FlowNet(nn.Module):
+    """The flow stream alone as a classifier (arch ``flow``): the separately trained flow network
+    that a late fusion adds to an IMRNet (the paper's "IMRNet + optical flow" row adds an I3D
+    flow network; this 3D ResNet stands in for it). Called as the other networks are,
+    ``forward(iframes, motion, residual, flow)``; it reads the flow only."""
+
+    uses_flow = True  # training and evaluation pass the dataset's ``flow`` stream
+
+    def __init__(self, flow: ResNet3d, num_classes: int | None, dropout: float = 0.0):
+        super().__init__()
+        self.flow = flow
+        self.embedding_dim = flow.out_channels
+        self.dropout = nn.Dropout(dropout)  # the classifier at the top, ``fc``, as every network's
+        self.fc = nn.Linear(self.embedding_dim, num_classes) if num_classes else None
+
+    def forward(self, iframes, motion, residual, flow) -> dict:
+        out = self.flow(flow)
+        if self.fc is not None:
+            out["logits"] = self.fc(self.dropout(out["embedding"]))
+        return out
+
+
+def build_flow_net(*, num_classes: int | None = None, depth: int = 18, width: int = 16,
+                   res5_stride: int = 1, dropout: float = 0.0) -> FlowNet:
+    """`FlowNet` over `build_flow_stream` (defaults: the default profile's R18 at width 16)."""
+    return FlowNet(build_flow_stream(depth=depth, width=width, res5_stride=res5_stride),
+                   num_classes, dropout)
 
 
 class IMRNetWithFlow(nn.Module):

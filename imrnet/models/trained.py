@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .baselines import build_coviar, build_imrnet_flow
+from .baselines import build_coviar, build_flow_net, build_imrnet_flow
 from .dmcnet import build_dmcnet
 from .imrnet import build_imrnet
 
@@ -46,8 +46,8 @@ def checkpoint_params(state: dict, source) -> dict:
 
 
 def build_network(arch: str, model: dict, *, frames, num_classes):
-    """The network of ``arch`` (imrnet | coviar | imrnet_flow | dmcnet) with ``model`` as its
-    builder's arguments."""
+    """The network of ``arch`` (imrnet | coviar | imrnet_flow | dmcnet | flow) with ``model`` as
+    its builder's arguments."""
     if arch == "imrnet":
         return build_imrnet(**model, frames=frames, num_classes=num_classes)
     if arch == "imrnet_flow":
@@ -56,6 +56,8 @@ def build_network(arch: str, model: dict, *, frames, num_classes):
         return build_coviar(**model, frames=frames, num_classes=num_classes)
     if arch == "dmcnet":
         return build_dmcnet(**model, frames=frames, num_classes=num_classes)
+    if arch == "flow":  # a 3D ResNet: no clip length to know
+        return build_flow_net(**model, num_classes=num_classes)
     raise ValueError(f"unknown arch {arch!r}")
 
 

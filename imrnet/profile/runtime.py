@@ -117,9 +117,9 @@ def _median_ms(fn, repeats=5) -> float:
 def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
     """ms per consumed frame of getting each input kind out of an MPEG-4 file (module doc)."""
     import av
-    import cv2
 
     from ..codec import read_compressed, to_model_input
+    from ..opticalflow import flow_field
 
     with tempfile.TemporaryDirectory() as d:
         path = _clip(size, Path(d))
@@ -147,18 +147,18 @@ def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
                     prev = y
             return pairs
 
-        def flow():
-            cv2.setNumThreads(1)
-            for y, prev in luma_pairs():
-                cv2.calcOpticalFlowFarneback(y, prev, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        farneback = flow_field("farneback")  # the extract stage's calls (imrnet.opticalflow)
 
-        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()  # OpenCV's defaults (TV-L1 module doc)
+        def flow():
+            for y, prev in luma_pairs():
+                farneback(y, prev)
+
+        tvl1 = flow_field("tvl1")  # OpenCV's defaults (TV-L1 module doc)
         some = luma_pairs()[::TVL1_STRIDE]
 
-        def flow_tvl1():  # TV-L1 is ~30x Farneback: every TVL1_STRIDE-th field of the 25
-            cv2.setNumThreads(1)
+        def flow_tvl1():  # TV-L1 is 20-35x Farneback: every TVL1_STRIDE-th field of the 25
             for y, prev in some:
-                tvl1.calc(y, prev, None)
+                tvl1(y, prev)
 
         c_ms = _median_ms(compressed, repeats) / 30  # reading cost per frame read
         f_clip = _median_ms(flow, repeats)  # 25 flow fields per clip

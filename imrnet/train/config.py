@@ -22,7 +22,7 @@ DEFAULTS = {
              "test_clips": 1, "resize_short": None,
              "augment_on": "worker"},  # worker | device | auto (device on CUDA): where the
                                        # frames' resize/flip/normalisation run (data.batch_side)
-    "arch": "imrnet",              # imrnet | coviar | imrnet_flow | dmcnet (model: its builder's args)
+    "arch": "imrnet",              # imrnet | coviar | imrnet_flow | dmcnet | flow (model: its builder's args)
     "model": {"depth": 18, "i_width": 16, "p_width_ratio": 1 / 16, "connection": "bidirectional",
               "lateral": "conv", "gated": True, "res5_stride": 1, "dropout": 0.0,
               "p_min_width": 1},
@@ -50,7 +50,9 @@ MODEL_DEFAULTS = {
 }
 MODEL_DEFAULTS["dmcnet"] = {**MODEL_DEFAULTS["coviar"], "gen_width": 8, "flow_weight": 1.0,
                             "adversarial_weight": 0.0, "detach_dmc": False}
+MODEL_DEFAULTS["flow"] = {"depth": 18, "width": 16, "res5_stride": 1, "dropout": 0.0}
 ARCHS = tuple(MODEL_DEFAULTS)
+FLOW_INPUT_ARCHS = ("imrnet_flow", "flow")  # archs that read optical flow in training and testing
 
 # keys that never change a result: left out of the hash (workers: results are worker-invariant)
 NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
@@ -122,6 +124,8 @@ _MODEL_KINDS["imrnet_flow"] = {**_MODEL_KINDS["imrnet"], "flow_width": "int>=1?"
 _MODEL_KINDS["dmcnet"] = {**_MODEL_KINDS["coviar"], "gen_width": "int>=1",
                           "flow_weight": "number>=0", "adversarial_weight": "number>=0",
                           "detach_dmc": "bool"}
+_MODEL_KINDS["flow"] = {"depth": (18, 50), "width": "int>=1", "res5_stride": (1, 2),
+                        "dropout": "fraction<1"}
 
 
 def _kind_ok(kind, v) -> tuple[bool, str]:

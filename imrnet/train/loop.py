@@ -43,7 +43,7 @@ from ..paths import exclusive
 from ..pretext.tasks import Pretext, build_heads, task_losses
 from ..pretext.tasks import check_weights
 from .checkpoint import CheckpointMismatch, load_checkpoint, save_atomic, save_checkpoint
-from .config import make_config, params_hash
+from .config import FLOW_INPUT_ARCHS, make_config, params_hash
 from .distributed import (all_reduce_sums, barrier, broadcast_flag, global_batches,
                           init_distributed)
 
@@ -281,8 +281,8 @@ def _build(cfg: dict, mode: str, info) -> _Run:
     weights = check_weights(tasks, cfg["weights"]) if tasks else {}
     n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])
-    flow = cfg["arch"] == "imrnet_flow"  # flow an input: read in training and testing
-    if cfg["arch"] in ("imrnet_flow", "dmcnet") and tasks:
+    flow = cfg["arch"] in FLOW_INPUT_ARCHS  # flow an input: read in training and testing
+    if (flow or cfg["arch"] == "dmcnet") and tasks:
         raise ValueError(f"arch {cfg['arch']!r} (a flow baseline) is finetuned only (no pretext "
                          "tasks)")
     if "pmsp" in tasks and cfg["arch"] != "imrnet":

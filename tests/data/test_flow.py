@@ -60,3 +60,39 @@ def test_flow_file_is_deterministic_and_errors_name_the_file(tmp_path):
     (tmp_path / "bad.mp4").write_bytes(b"not a video")
     with pytest.raises(CorruptVideoError, match="bad.mp4"):
         farneback_flow(tmp_path / "bad.mp4")
+
+
+def test_tvl1_flow_keeps_the_convention_and_extraction_stores_the_method(tmp_path):
+    """TV-L1 (extract.flow_method: tvl1) reads the same (dx, dy) as Farneback and the motion
+    vectors on a pan; the flow file names its method; extract() stamps it, so switching the
+    method recomputes the flow, and an unknown method is refused before any write."""
+    from imrnet.data import synthetic
+    from imrnet.data.extract import extract
+    from imrnet.data.flow import dense_flow, flow_path
+
+    src = helpers.write_clip(tmp_path / "pan.mkv", _noise_pan(8, 2, 1, h=64, w=80))
+    video = encode_mpeg4(src, tmp_path / "pan.mp4", short_side=None).path
+    tv = dense_flow(video, "tvl1") * 0.25
+    assert not tv[0].any()
+    np.testing.assert_allclose(np.median(tv[1:, 12:-12, 12:-12], axis=(0, 1, 2)), [-2, -1], atol=0.3)
+    with np.load(write_flow(video, method="tvl1")) as z:
+        assert str(z["method"]) == "tvl1"
+    with pytest.raises(ValueError, match="flow method must be one of farneback, tvl1"):
+        dense_flow(video, "lucas-kanade")
+
+    synthetic.generate("synthetic-ucf", tmp_path / "raw", seed=0, width=48, height=32,
+                       frames=13, scale=0.02)
+    enc = {"short_side": None, "gop_size": 12, "quality": 1}
+    with pytest.raises(ValueError, match="flow_method must be one of"):
+        extract("synthetic-ucf", tmp_path / "raw", tmp_path / "out", encode=enc, flow=True,
+                flow_method="nope", progress=False)
+    assert not (tmp_path / "out").exists()
+    methods = {}
+    for m in ("farneback", "tvl1"):
+        extract("synthetic-ucf", tmp_path / "raw", tmp_path / "out", encode=enc, flow=True,
+                flow_method=m, progress=False)
+        files = sorted((tmp_path / "out" / "synthetic-ucf").rglob("*.flow.npz"))
+        assert files and all(flow_path(f.with_name(f.name[:-len(".flow.npz")] + ".mp4")) == f
+                             for f in files)
+        methods[m] = {str(np.load(f)["method"]) for f in files}
+    assert methods == {"farneback": {"farneback"}, "tvl1": {"tvl1"}}

@@ -60,6 +60,7 @@ def test_paper_profile_dry_run(tmp_path):
                     "reports/paper/metrics/finetune/.placeholder"]
     placeholders += [f"data/mpeg4/{d}/index.json" for d in PAPER["extract"]["datasets"]]
     placeholders += [f"runs/pretrain/{k}/model.pt" for k in PAPER["pretrain"]["runs"]]
+    placeholders += [f"runs/finetune/{k}/metrics.json" for k in PAPER["finetune"]["runs"]]
     for f in placeholders:
         (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / f).write_text("{}")
@@ -69,15 +70,20 @@ def test_paper_profile_dry_run(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     ran = [ln.split("'")[1] for ln in r.stdout.splitlines() if ln.startswith("Running stage")]
     want = {"fetch", "extract", "profile", "report"} | {f"pretrain@{k}" for k in PAPER["pretrain"]["runs"]} \
-        | {f"finetune@{k}" for k in PAPER["finetune"]["runs"]}
+        | {f"finetune@{k}" for k in PAPER["finetune"]["runs"]} \
+        | {f"fuse@{k}" for k in PAPER["finetune"]["fusions"]}
     assert want <= set(ran)
+    assert {"finetune@dmcnet-scratch-ucf101", "fuse@imrnet-r50-flow-r50-supervised-r50-ucf101"} <= want
+    for name, f in PAPER["finetune"]["fusions"].items():  # Table 1's late fusion rows
+        assert ran.index(f"finetune@{f['imrnet']}") < ran.index(f"fuse@{name}") < ran.index("report")
+        assert ran.index(f"finetune@{f['flow']}") < ran.index(f"fuse@{name}")
     assert ran.index("fetch") < ran.index("extract") < ran.index("pretrain@pmsp_ctp") \
         < ran.index("finetune@imrnet-pmsp-ctp-ucf101") < ran.index("report")
     assert "> torchrun --nproc_per_node 4 -m pipelines.pretrain pmsp_ctp" in r.stdout
     assert not (tmp_path / "data/raw/ucf101").exists()  # nothing ran
 
 
-@pytest.mark.parametrize("variant", ["imrnet", "imrnet_r50", "coviar"])
+@pytest.mark.parametrize("variant", ["imrnet", "imrnet_r50", "coviar", "dmcnet", "flow_r50"])
 def test_one_training_step_at_paper_sizes(variant, monkeypatch):
     monkeypatch.setattr(R, "train_videos", lambda *a, **k: 9537)
     name = next(k for k, r in PAPER["finetune"]["runs"].items()
@@ -89,7 +95,8 @@ def test_one_training_step_at_paper_sizes(variant, monkeypatch):
     model = Trainable(net, torch.nn.ModuleDict(), "finetune", {})
     opt = torch.optim.SGD(model.parameters(), lr=cfg["optim"]["lr"], momentum=0.9)
     batch = {"iframes": torch.randn(2, 3, 5, 224, 224), "motion": torch.randn(2, 2, 25, 224, 224),
-             "residual": torch.randn(2, 3, 25, 224, 224), "label": torch.tensor([3, 7])}
+             "residual": torch.randn(2, 3, 25, 224, 224), "label": torch.tensor([3, 7]),
+             "flow": torch.randn(2, 2, 25, 224, 224)}  # DMC-Net's target, the flow network's input
     loss, metrics, n = model(batch)
     loss.backward()
     opt.step()

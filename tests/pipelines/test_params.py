@@ -192,7 +192,7 @@ def test_training_profile_and_report_sections(tmp_path, capsys, where, value, ms
     ({"streams": "iframes"}, "streams must be a list of stream names, got 'iframes'"),
     ({"data": {"crop": "32"}}, "data.crop must be an integer >= 1, got '32'"),
     ({"data": {"test_clips": "2"}}, "data.test_clips must be an integer >= 1, got '2'"),
-    ({"arch": ["imrnet"]}, "arch must be one of imrnet, imrnet_flow, coviar, dmcnet, got ['imrnet']"),
+    ({"arch": ["imrnet"]}, "arch must be one of imrnet, imrnet_flow, coviar, dmcnet, flow, got ['imrnet']"),
     ({"seed": 2 ** 70}, "seed must be an integer >= 0 and < 2**32, got 1180591620717411303424"),
     ({"tasks": ["pmps"]}, "tasks: unknown task(s) ['pmps']"),
     ({1: 2}, "training params: keys must be names, got 1"),

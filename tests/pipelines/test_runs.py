@@ -209,3 +209,35 @@ def test_a_pretrained_finetuning_seed_must_be_its_pretraining_seed():
     p["finetune"]["runs"][name]["seed"] = 7
     with pytest.raises(ParamsError, match=rf"finetune.runs.{name}.seed: 7 but it starts from"):
         R.check_sections(p, "p.yaml")
+
+
+def test_fusions_name_two_finetuning_runs_one_of_which_reads_flow():
+    """finetune.fusions: an IMRNet run and a flow network's run of one dataset and seed; the
+    report's cell is "<imrnet model>+<flow model>" with the IMRNet run's init. Each wrong
+    entry is refused with the key that is wrong."""
+    from pipelines.params import ParamsError
+
+    p = json.loads(json.dumps(PROFILES["default"]))
+    (name, f), = p["finetune"]["fusions"].items()
+    assert R.fusion_spec(p, name) == {"imrnet": f["imrnet"], "flow": f["flow"], "flow_weight": 1.0,
+                                      "model": "imrnet+flow", "init": "supervised",
+                                      "dataset": "synthetic-ucf"}
+    for change, msg in [({"flow": "nope"}, r"fusions\.\S+\.flow: 'nope' is not a finetuning run"),
+                        ({"flow": "imrnet-scratch-ucf"}, "not one that reads optical flow"),
+                        ({"imrnet": "imrnet-flow-scratch-ucf"}, "reads optical flow itself"),
+                        ({"flow_weight": 0}, "flow_weight"),
+                        ({"imrnet": "imrnet-supervised-hmdb"}, "different datasets")]:
+        bad = json.loads(json.dumps(p))
+        bad["finetune"]["fusions"][name].update(change)
+        with pytest.raises(ParamsError, match=msg):
+            R.check_sections(bad, "p.yaml")
+    bad = json.loads(json.dumps(p))
+    bad["finetune"]["runs"][f["flow"]]["seed"] = 3
+    with pytest.raises(ParamsError, match="different seeds"):
+        R.check_sections(bad, "p.yaml")
+    bad = json.loads(json.dumps(p))
+    bad["finetune"]["fusions"] = {f["flow"]: f}
+    with pytest.raises(ParamsError, match="also the name of a finetuning run"):
+        R.check_sections(bad, "p.yaml")
+    with pytest.raises(ValueError, match="no fusion 'x'"):
+        R.fusion_spec(p, "x")

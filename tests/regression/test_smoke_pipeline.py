@@ -51,6 +51,10 @@ def test_every_artifact_is_produced(smoke_workspace):
     assert "src=\"http" not in page  # self-contained
     t1 = (rep / "tables/table1_supervised.md").read_text()
     assert "synthetic-ucf (built-in stand-in for UCF-101)" in t1 and "paper 90.5" in t1
+    for row in ("DMC-Net (R18/18/18), scratch", "IMRNet-R18 + optical flow (late fusion)",
+                "Optical flow network (R18), scratch"):  # measured here, not blank
+        (line,) = [x for x in t1.splitlines() if x.startswith(f"| {row}")]
+        assert "[" in line.split("|")[2], line
     columns = {line.split(",")[1] for line in (rep / "tables/table_runtime.csv").read_text().splitlines()[1:]}
     assert "GFLOPs 64px" in columns and not any("ms" in c.split() or "ms/" in c for c in columns)
 
@@ -83,6 +87,17 @@ def test_dvc_metrics_and_plots_show_every_run(smoke_workspace):
             curve = json.loads((smoke_workspace / path).read_text())["curve"]
             assert sorted({r["epoch"] for r in rows}) == [r["epoch"] for r in curve]
             assert all(math.isfinite(r["loss"]) for r in rows)
+    fusions = params["finetune"].get("fusions") or {}
+    assert fusions, "the smoke profile runs the default profile's late fusion"
+    for name in fusions:
+        assert metrics[f"{md}/fuse/{name}.json"]["data"]["stage"] == "fuse"
+    for run, stage in [*((r, "finetune") for r in params["finetune"]["runs"]),
+                       *((f, "fuse") for f in fusions)]:  # each one's test confusion matrix
+        (entry,) = plots["data"][f"reports/smoke/plots/confusion/{run}.json"]
+        rows = entry["content"]["data"]["values"]
+        summary = json.loads((smoke_workspace / f"{md}/{stage}/{run}.json").read_text())
+        assert [(r["actual"], r["predicted"]) for r in rows] == [
+            (summary["classes"][y], summary["classes"][p]) for _, y, p in summary["videos"]]
 
 
 def test_dvc_diff_against_a_committed_revision(smoke_workspace):

@@ -309,6 +309,34 @@ def test_imrnet_flow_finetune(flow_data, tmp_path):
     assert res["test"]["n"] == 12 and 0 <= res["test"]["top1"] <= 1
 
 
+def test_flow_network_finetunes_on_flow_and_fuses_with_an_imrnet_run(flow_data, tmp_path):
+    """The flow network alone (arch flow) trains on the stored flow; each run's metrics.json
+    keeps its per-video softmax scores; their late fusion is the weighted mean of both."""
+    from imrnet.evaluate.fusion import late_fusion, load_test_scores
+
+    cfg = _cfg(flow_data, tmp_path / "flow", arch="flow", tasks=[], optim={"epochs": 1})
+    cfg["model"] = {"width": 4}  # none of IMRNet's keys
+    with pytest.raises(ValueError, match="finetuned only"):
+        pretrain(dict(cfg, tasks=["ctp"]))
+    res = finetune(cfg)
+    assert res["params"]["arch"] == "flow" and res["test"]["n"] == 12
+    im = finetune(_cfg(flow_data, tmp_path / "im", tasks=[], model={"i_width": 8},
+                       optim={"epochs": 1}))
+    a, b = load_test_scores(tmp_path / "im"), load_test_scores(tmp_path / "flow")
+    assert a["scores"].shape == (12, len(a["classes"])) and a["ids"] == b["ids"]
+    assert np.allclose(a["scores"].sum(1), 1, atol=1e-5)  # softmax, averaged over the views
+    assert [int(x) for x in a["scores"].argmax(1)] == [v[2] for v in im["test"]["videos"]]
+    fused = late_fusion(a, b, weight_b=1.5)
+    want = (a["scores"] + 1.5 * b["scores"]) / 2.5
+    assert np.array_equal(np.array(fused["scores"]), want)
+    assert fused["top1"] == float((want.argmax(1) == a["labels"]).mean())
+    assert [v[2] for v in fused["videos"]] == [int(x) for x in want.argmax(1)]
+    from imrnet.evaluate.retrieval import retrieval
+
+    with pytest.raises(ValueError, match="not a retrieval backbone"):
+        retrieval(tmp_path / "flow" / "model.pt", str(flow_data), "synthetic-ucf")
+
+
 def test_dmcnet_finetune_trains_on_flow_and_tests_without_it(flow_data, tmp_path, monkeypatch):
     """DMC-Net reads the stored flow as its generator's target in training (its loss in the
     log), and tests on the compressed streams alone: the flow files are gone by then."""
