@@ -393,11 +393,15 @@ def build_report(params_path: str = "params.yaml") -> dict:
                          "the metrics but not the data and weights): run `make repro` first; "
                          "nothing under reports/ was changed")
     dst = reports_dir(params, params_path)
-    aside = _set_aside((dst / "tables", dst / "figures", dst / "plots"))  # nothing stale left
+    outs = (dst / "tables", dst / "figures", dst / "plots")
+    aside = _set_aside(outs)  # nothing stale from an earlier run
     try:
         out = _build(res, params, ref, dst)
     except BaseException:
-        _restore(aside)  # a failure half-way leaves the old tables and figures as they were
+        _restore(aside)  # a failure half-way leaves the old tables and figures as they were,
+        for d in outs:   # and none of the folders it made where there was none
+            if d not in aside:
+                shutil.rmtree(d, ignore_errors=True)
         raise
     for a in aside.values():  # renamed first: a set-aside folder that exists is always whole
         trash = a.with_name(a.name + ".trash")

@@ -13,8 +13,9 @@ under other kernel settings, and which pinned numbers move (`repro.crosscheck`).
 ``python -m repro kernelprobe``: a hash per training kernel under the mode and the
 vendor-neutral alternatives, to compare two machines op by op (`repro.kernelprobe`).
 
-``python -m repro readme [--check]``: the README's claims tables, regenerated from
-``reports/<profile>/claims.md`` (`repro.readme`; exit 1 with --check when one is stale)."""
+``python -m repro readme [--check]``: the README's claims tables and report tables, regenerated
+from ``reports/<profile>/claims.md`` and ``tables/`` (`repro.readme`; exit 1 with --check when
+one is stale)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def main(argv=None) -> int:
     c.add_argument("--workdir", help="a new folder for the scratch copy (default: a temporary one)")
     sub.add_parser("kernelprobe", help="a hash per training kernel, under the mode and the "
                    "vendor-neutral alternatives, to compare two machines op by op")
-    rd = sub.add_parser("readme", help="regenerate the README's claims tables from the reports")
+    rd = sub.add_parser("readme", help="regenerate the README's claims tables and report "
+                        "tables from the reports")
     rd.add_argument("--check", action="store_true", help="only compare (exit 1: stale)")
     a = ap.parse_args(argv)
     if a.cmd == "readme":

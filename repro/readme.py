@@ -1,11 +1,14 @@
-"""The README's claims tables, generated from ``reports/<profile>/claims.md`` (never typed by
-hand): one row per claim with its verdict and, per part, the difference and its interval.
+"""The README's generated parts (never typed by hand): the claims tables, from
+``reports/<profile>/claims.md`` (one row per claim with its verdict and, per part, the
+difference and its interval), and the report's tables, copied from
+``reports/<profile>/tables/<name>.md``.
 
-    python -m repro readme            # rewrite the README's tables between their markers
-    python -m repro readme --check    # exit 1 when a table differs from its claims.md
+    python -m repro readme            # rewrite the README's generated parts between their markers
+    python -m repro readme --check    # exit 1 when one differs from its source
 
-A table sits between ``<!-- claims:<profile> -->`` and ``<!-- /claims:<profile> -->``;
-`tests/repro/test_readme.py` checks that every one matches its profile's claims.md.
+A claims table sits between ``<!-- claims:<profile> -->`` and ``<!-- /claims:<profile> -->``, a
+report table between ``<!-- table:<profile>/<name> -->`` and ``<!-- /table:<profile>/<name> -->``;
+`tests/repro/test_readme.py` checks that every one matches its source.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 __all__ = ["parse_claims", "claims_table", "sync_readme"]
 
 _MARK = re.compile(r"(<!-- claims:([\w.-]+) -->\n)(.*?)(<!-- /claims:\2 -->)", re.S)
+_TABLE = re.compile(r"(<!-- table:([\w.-]+)/([\w.-]+) -->\n)(.*?)(<!-- /table:\2/\3 -->)", re.S)
 _PART = re.compile(r"^- (.*?): (.*) -> ([a-z ]+)$")
 
 
@@ -68,9 +72,9 @@ def claims_table(md: str, profile: str) -> str:
 
 def sync_readme(readme: str | Path = "README.md", reports: str | Path = "reports",
                 check: bool = False) -> list[str]:
-    """Rewrite (or, with ``check``, only compare) every marked claims table of ``readme``;
-    returns the profiles whose table was (or would be) changed. A marked profile without a
-    claims.md is a ValueError naming the file."""
+    """Rewrite (or, with ``check``, only compare) every marked claims table and report table of
+    ``readme``; returns the profiles (claims) and ``<profile>/<table>`` names (tables) that were
+    (or would be) changed. A marked part without its source file is a ValueError naming it."""
     readme, reports = Path(readme), Path(reports)
     text = readme.read_text()
     changed = []
@@ -84,7 +88,16 @@ def sync_readme(readme: str | Path = "README.md", reports: str | Path = "reports
             changed.append(m.group(2))
         return m.group(1) + table + m.group(4)
 
-    new = _MARK.sub(fill, text)
+    def copy(m):
+        src = reports / m.group(2) / "tables" / f"{m.group(3)}.md"
+        if not src.is_file():
+            raise ValueError(f"{readme}: a copy of {m.group(2)}/{m.group(3)}, but {src} is missing")
+        table = src.read_text().rstrip("\n") + "\n"
+        if table != m.group(4):
+            changed.append(f"{m.group(2)}/{m.group(3)}")
+        return m.group(1) + table + m.group(5)
+
+    new = _TABLE.sub(copy, _MARK.sub(fill, text))
     if changed and not check:
         readme.write_text(new)
     return changed

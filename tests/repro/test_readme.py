@@ -51,3 +51,18 @@ def test_sync_rewrites_only_between_markers_and_names_a_missing_report(tmp_path)
     readme.write_text("<!-- claims:q -->\n<!-- /claims:q -->\n")
     with pytest.raises(ValueError, match="reports/q/claims.md is missing"):
         sync_readme(readme, tmp_path / "reports")
+
+
+def test_sync_copies_marked_report_tables_and_names_a_missing_one(tmp_path):
+    (tmp_path / "reports/p/tables").mkdir(parents=True)
+    (tmp_path / "reports/p/tables/t1.md").write_text("**Table 1**\n\n| a |\n|---|\n| 1 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- table:p/t1 -->\nstale\n<!-- /table:p/t1 -->\ny\n")
+    assert sync_readme(readme, tmp_path / "reports", check=True) == ["p/t1"]
+    assert sync_readme(readme, tmp_path / "reports") == ["p/t1"]
+    assert readme.read_text() == ("x\n<!-- table:p/t1 -->\n**Table 1**\n\n| a |\n|---|\n| 1 |\n"
+                                  "<!-- /table:p/t1 -->\ny\n")
+    assert sync_readme(readme, tmp_path / "reports") == []
+    readme.write_text("<!-- table:p/t9 -->\n<!-- /table:p/t9 -->\n")
+    with pytest.raises(ValueError, match="reports/p/tables/t9.md is missing"):
+        sync_readme(readme, tmp_path / "reports")
