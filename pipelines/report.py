@@ -112,6 +112,7 @@ def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, s
     for label, model, init, paper_row, absent in spec:
         if pre != "kinetics400" and not label.endswith("(paper)"):
             label = label.replace("Kinetics supervised", f"supervised on {pre}")
+        label = _depths(label, res.params, model)
         cells = {}
         for d in datasets or res.datasets:
             r = _cell_accuracy(res, model, init, d)
@@ -131,6 +132,17 @@ def _table(res: Results, spec, table_no, ref, *, datasets=None) -> tuple[list, s
         rows.append((label, cells))
     foot = ("Reference values shown: " + "; ".join(sources) + ".") if sources else ""
     return rows, foot
+
+
+def _depths(label: str, params: dict, model: str) -> str:
+    """A CoViAR / DMC-Net row's "(R18/18/18)" as the profile's variant has it (the paper
+    profile's I-frame network is a ResNet-152: "(R152/18/18)")."""
+    var = (params["finetune"].get("models") or {}).get(model) or {}
+    if var.get("arch") not in ("coviar", "dmcnet") or "(R18/18/18)" not in label:
+        return label
+    m = var.get("model") or {}
+    i, p = m.get("i_depth", 18), m.get("p_depth", 18)
+    return label.replace("(R18/18/18)", f"(R{i}/{p}/{p})")
 
 
 def _prior_blanks(ref) -> str:

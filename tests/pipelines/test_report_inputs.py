@@ -91,3 +91,16 @@ def test_table3_prior_methods_show_their_own_papers_value_or_why_they_are_blank(
         assert len(entries) == 2 and all(e["value"] is not None or e["note"] in md
                                          for e in entries), m
     assert (tmp_path / "tables" / "table3_selfsupervised.csv").read_text().count("75.7") == 1
+
+
+def test_coviar_and_dmcnet_rows_name_the_profiles_depths():
+    """Table 1's "(R18/18/18)" is the default profile's CoViAR / DMC-Net; the paper profile's
+    have a ResNet-152 I-frame network, and their rows say so."""
+    from pipelines.profiles import resolve_profile
+
+    rows = {lab: m for lab, m, *_ in report.TABLE1}
+    for profile, want in (("default", "R18/18/18"), ("paper", "R152/18/18")):
+        p = resolve_profile(profile, Path(__file__).resolve().parents[2])
+        for label in ("CoViAR (R18/18/18), scratch", "DMC-Net (R18/18/18), scratch"):
+            assert report._depths(label, p, rows[label]) == label.replace("R18/18/18", want)
+        assert report._depths("IMRNet-R18, scratch", p, "imrnet") == "IMRNet-R18, scratch"
