@@ -24,9 +24,10 @@ def run_fusion(name: str, params_path: str = "params.yaml") -> dict:
     a = load_test_scores(RUNS_DIR / "finetune" / f["imrnet"])
     b = load_test_scores(RUNS_DIR / "finetune" / f["flow"])
     ev = params["train"].get("eval") or {}
-    if a["seed"] != b["seed"]:
-        raise ValueError(f"{a['source']} and {b['source']}: runs of seeds {a['seed']} and "
-                         f"{b['seed']}; a fused cell's seed is both runs'")
+    for what in ("seed", "dataset"):
+        if a[what] is None or a[what] != b[what]:
+            raise ValueError(f"{a['source']} and {b['source']}: runs of {what} {a[what]!r} and "
+                             f"{b[what]!r}; a fused cell's {what} is both runs'")
     t = late_fusion(a, b, weight_b=f["flow_weight"], bootstrap=int(ev.get("bootstrap", 1000)),
                     seed=int(a["seed"]))
     summary = {"run": name, "stage": "fuse", "arch": "late_fusion",

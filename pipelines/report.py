@@ -5,13 +5,15 @@ R/ here), so one profile never overwrites another's.
     python -m pipelines.report [--params params.yaml]     # the DVC stage
     python -m repro report                                 # the same, outside DVC
 
-Reads ``R/metrics/{pretrain,finetune}/*.json``, ``R/metrics/profile.json``, the
+Reads ``R/metrics/{pretrain,finetune,fuse}/*.json``, ``R/metrics/profile.json``, the
 pretrained weights under ``runs/pretrain/`` (PMSP predictions, retrieval) and the extracted
 data; writes
 
 * ``R/tables/{table1_supervised,table2_connections,table3_selfsupervised,table_runtime}
   .{md,tex,csv}`` and ``table4_architecture.md``;
 * ``R/figures/*.png``;
+* ``R/plots/confusion/<run>.json``: each finetuning run's and fusion's test predictions, the
+  data of DVC's confusion-matrix plots (dvc.yaml's top-level ``plots``);
 * ``R/claims.md``: each claim of the paper, its evidence and a verdict decided by a
   seed-paired bootstrap over the shared test videos; then whether the training worked (the
   held-out pretext checks, the finetuning plateaus: `repro.checks`);
@@ -73,6 +75,7 @@ TABLE1 = [
     ("IMRNet-R50 + optical flow (late fusion), Kinetics supervised", "imrnet_r50+flow_r50",
      "supervised_r50", "IMRNet-R50 + optical flow", _R50),
     ("Optical flow network (R18), scratch", "flow", "scratch", None, ""),
+    ("Optical flow network (R50), scratch", "flow_r50", "scratch", None, _R50),
 ]
 TABLE2 = [
     ("Ours (bidirectional, conv, attention)", "imrnet", "scratch", "Ours (bidirectional, conv, attention)", ""),
@@ -405,7 +408,8 @@ def build_report(params_path: str = "params.yaml") -> dict:
                          "the metrics but not the data and weights): run `make repro` first; "
                          "nothing under reports/ was changed")
     dst = reports_dir(params, params_path)
-    outs = (dst / "tables", dst / "figures", dst / "plots")
+    outs = (dst / "tables", dst / "figures", dst / "plots" / "confusion")  # its folders only
+    had_plots = (dst / "plots").exists()
     aside = _set_aside(outs)  # nothing stale from an earlier run
     try:
         out = _build(res, params, ref, dst)
@@ -414,6 +418,8 @@ def build_report(params_path: str = "params.yaml") -> dict:
         for d in outs:   # and none of the folders it made where there was none
             if d not in aside:
                 shutil.rmtree(d, ignore_errors=True)
+        if not had_plots and (dst / "plots").is_dir() and not any((dst / "plots").iterdir()):
+            (dst / "plots").rmdir()
         raise
     for a in aside.values():  # renamed first: a set-aside folder that exists is always whole
         trash = a.with_name(a.name + ".trash")

@@ -154,7 +154,8 @@ def extract(name: str, src_root: str | os.PathLike, dst_root: str | os.PathLike,
     same output is refused (`imrnet.paths.Busy`) instead of mixing its files in. The input
     and output folders must be apart (`imrnet.paths.refuse_overlap`). ``flow_method``
     (`imrnet.opticalflow.FLOW_METHODS`): the flow stored with ``flow``; the folder's stamp
-    holds it, so a change of method recomputes every flow file."""
+    holds it, so a change of method resets the folder (every video encoded and its flow
+    computed again), as any change of the extraction's params does."""
     if verify not in VERIFY:
         raise ValueError(f"verify must be one of {VERIFY}, got {verify!r}")
     if flow_method not in FLOW_METHODS:

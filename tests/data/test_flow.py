@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -72,7 +74,9 @@ def test_tvl1_flow_keeps_the_convention_and_extraction_stores_the_method(tmp_pat
 
     src = helpers.write_clip(tmp_path / "pan.mkv", _noise_pan(8, 2, 1, h=64, w=80))
     video = encode_mpeg4(src, tmp_path / "pan.mp4", short_side=None).path
-    tv = dense_flow(video, "tvl1") * 0.25
+    tv8 = dense_flow(video, "tvl1")
+    assert np.array_equal(tv8, dense_flow(video, "tvl1"))  # deterministic (one thread)
+    tv = tv8 * 0.25
     assert not tv[0].any()
     np.testing.assert_allclose(np.median(tv[1:, 12:-12, 12:-12], axis=(0, 1, 2)), [-2, -1], atol=0.3)
     with np.load(write_flow(video, method="tvl1")) as z:
@@ -87,12 +91,25 @@ def test_tvl1_flow_keeps_the_convention_and_extraction_stores_the_method(tmp_pat
         extract("synthetic-ucf", tmp_path / "raw", tmp_path / "out", encode=enc, flow=True,
                 flow_method="nope", progress=False)
     assert not (tmp_path / "out").exists()
+    from imrnet.data.records import stamp_matches
+
+    out = tmp_path / "out" / "synthetic-ucf"
     methods = {}
     for m in ("farneback", "tvl1"):
         extract("synthetic-ucf", tmp_path / "raw", tmp_path / "out", encode=enc, flow=True,
                 flow_method=m, progress=False)
-        files = sorted((tmp_path / "out" / "synthetic-ucf").rglob("*.flow.npz"))
-        assert files and all(flow_path(f.with_name(f.name[:-len(".flow.npz")] + ".mp4")) == f
-                             for f in files)
+        index = json.loads((out / "index.json").read_text())
+        files = [out / r["flow"] for r in index]
+        assert files and all(f.is_file() and f == flow_path(out / r["path"])
+                             for f, r in zip(files, index, strict=True))
         methods[m] = {str(np.load(f)["method"]) for f in files}
     assert methods == {"farneback": {"farneback"}, "tvl1": {"tvl1"}}
+    # Farneback's stamp is the one extractions had before methods existed (they stay valid);
+    # without flow the method is no part of it
+    assert stamp_matches(out, {"encode": enc, "flow": True, "flow_method": "tvl1"})
+    extract("synthetic-ucf", tmp_path / "raw", tmp_path / "out", encode=enc, flow=True,
+            progress=False)
+    assert stamp_matches(out, {"encode": enc, "flow": True})
+    extract("synthetic-ucf", tmp_path / "raw", tmp_path / "out", encode=enc, flow=False,
+            flow_method="tvl1", progress=False)
+    assert stamp_matches(out, {"encode": enc, "flow": False})

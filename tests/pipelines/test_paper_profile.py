@@ -90,6 +90,8 @@ def test_one_training_step_at_paper_sizes(variant, monkeypatch):
                 if r["model"] == variant and r["init"] == "scratch" and r["dataset"] == "ucf101")
     cfg = make_config(R.finetune_config(PAPER, name))
     assert cfg["optim"]["epochs"] == 500 and cfg["data"]["crop"] == 224
+    if variant == "dmcnet":  # the authors' network: ResNet-152 I-frames, generator width 32
+        assert (cfg["model"]["i_depth"], cfg["model"]["gen_width"]) == (152, 32)
     torch.manual_seed(0)
     net = build_network(cfg["arch"], cfg["model"], frames=(5, 25), num_classes=101)
     model = Trainable(net, torch.nn.ModuleDict(), "finetune", {})
