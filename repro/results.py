@@ -25,6 +25,18 @@ def load_json(path: Path) -> dict:
         raise ValueError(f"{path}: cannot read the run's metrics ({e})") from None
 
 
+def _summaries(metrics_dir: Path, stage: str, names) -> dict[str, dict]:
+    """{name: ``<metrics_dir>/<stage>/<name>.json``} for every name; a missing one is a
+    ValueError naming it and the DVC stage that writes it."""
+    out = {}
+    for name in names:
+        p = metrics_dir / stage / f"{name}.json"
+        if not p.is_file():
+            raise ValueError(f"{p}: missing; run `dvc repro {stage}@{name}` first")
+        out[name] = load_json(p)
+    return out
+
+
 class Results:
     """The finetuning and pretraining summaries of one profile, looked up by what they are."""
 
@@ -33,24 +45,12 @@ class Results:
         self.params = params
         if metrics_dir is None:
             metrics_dir = Path("reports") / params.get("profile_name", "default") / "metrics"
-        self.ft, self.pre = {}, {}
-        for name, run in params["finetune"].get("runs", {}).items():
-            p = metrics_dir / "finetune" / f"{name}.json"
-            if not p.is_file():
-                raise ValueError(f"{p}: missing; run `dvc repro finetune@{name}` first")
-            self.ft[name] = load_json(p) | {"model": run["model"], "init": run["init"],
-                                            "dataset": run["dataset"]}
-        for name in params["pretrain"].get("runs", {}):
-            p = metrics_dir / "pretrain" / f"{name}.json"
-            if not p.is_file():
-                raise ValueError(f"{p}: missing; run `dvc repro pretrain@{name}` first")
-            self.pre[name] = load_json(p)
-        self.fused = {}
-        for name in params["finetune"].get("fusions") or {}:
-            p = metrics_dir / "fuse" / f"{name}.json"
-            if not p.is_file():
-                raise ValueError(f"{p}: missing; run `dvc repro fuse@{name}` first")
-            self.fused[name] = load_json(p)
+        runs = params["finetune"].get("runs", {})
+        self.ft = {name: m | {"model": runs[name]["model"], "init": runs[name]["init"],
+                              "dataset": runs[name]["dataset"]}
+                   for name, m in _summaries(metrics_dir, "finetune", runs).items()}
+        self.pre = _summaries(metrics_dir, "pretrain", params["pretrain"].get("runs", {}))
+        self.fused = _summaries(metrics_dir, "fuse", params["finetune"].get("fusions") or {})
         seed0 = int(params["train"].get("seed", 0))
         # a pretraining run's cell: itself, or the run it replicates with another seed
         self.pre_cell = {name: (params["pretrain"]["runs"][name] or {}).get("replicate_of") or name
