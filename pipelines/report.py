@@ -38,7 +38,7 @@ from imrnet.paths import write_bytes_atomic
 from imrnet.png import save_png
 
 from repro.reference import load_reference, lookup
-from repro.checks import preconditions_markdown
+from repro.checks import preconditions_markdown, recipe_markdown
 from repro.claims import claims, claims_markdown
 from repro.forest import forest_csv, forest_plot, forest_rows, without_interval
 from repro.page import index_html
@@ -482,7 +482,8 @@ def _build(res: Results, params: dict, ref, out: Path) -> dict:
         t = load_json(p)
         timing[t["size"]] = t
     cl = claims(res, prof, extra.get("pmsp_pred"), timing)
-    md = claims_markdown(cl, params, res.settings(), res.seeds()) + preconditions_markdown(res)
+    md = (claims_markdown(cl, params, res.settings(), res.seeds()) + preconditions_markdown(res)
+          + recipe_markdown(res))
     rows = forest_rows(cl)
     if rows:
         save_png(forest_plot(rows, title=f"The paper's claims, profile "

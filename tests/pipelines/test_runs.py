@@ -171,8 +171,9 @@ def test_stage_knobs_reach_the_run_configs(fake_index):
 def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(tmp_path, monkeypatch):
     """profiles/decisive.yaml is make_decisive.py's output (no hand edits drift from it);
     every compared cell has every seed; seed s of a pretrained cell starts from pretraining
-    seed s; the compared test set holds ~2000 videos and the training set 576
-    (docs/experiments/power.md, decisive.md "The final design")."""
+    seed s; the compared test set holds ~2000 videos and the training set 288; CoViAR trains
+    longer than IMRNet (each cell to its plateau) and CTP is weighted by the gradient ratio
+    (docs/experiments/power.md, decisive.md "The final design" and "Plateau pilot")."""
     import importlib.util
     import shutil
 
@@ -197,8 +198,13 @@ def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(t
     assert len(cells) == 3 and all(s == set(mod.SEEDS) for s in cells.values()), cells
     assert len(mod.SEEDS) >= 3
     ucf = p["fetch"]["datasets"]["synthetic-ucf"]
-    assert round(4 * ucf["test_scale"]) * 12 == 2016 and round(12 * ucf["scale"]) * 12 == 576
+    assert round(4 * ucf["test_scale"]) * 12 == 2016 and round(12 * ucf["scale"]) * 12 == 288
     assert set(p["fetch"]["datasets"]) == {"synthetic-kinetics", "synthetic-ucf"}
+    epochs = {run["model"]: R.run_budget(p["finetune"], 288, run)
+              for run in p["finetune"]["runs"].values()}
+    assert epochs == mod.EPOCHS == {"imrnet": 32, "coviar": 64}
+    assert all(r["weights"] == {"ctp": 2.0} for r in p["pretrain"]["runs"].values())
+    assert not any("optim" in r for r in p["finetune"]["runs"].values())  # one classifier lr
 
 
 def test_a_pretrained_finetuning_seed_must_be_its_pretraining_seed():

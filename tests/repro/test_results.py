@@ -51,6 +51,12 @@ def test_plateau_and_the_preconditions_section(tmp_path):
     assert plateau(flat[:3])[0] == "too few epochs"
     collapse = [{"acc": a} for a in (0.3, 0.5, 0.6, 0.7, 0.6, 0.4, 0.2, 0.1)]
     assert plateau(collapse)[0] == "falling"
+    # saturated mid-way: the quarter before still climbed, the last sits at the ceiling
+    saturated = [{"acc": a} for a in (0.5, 0.7, 0.9, 0.93, 0.96, 0.97, 0.99, 0.996)]
+    v, ev = plateau(saturated)
+    assert v == "plateaued" and "+2.8 points" in ev and "at the ceiling: 99.3% mean" in ev
+    near = [{"acc": a} for a in (0.5, 0.7, 0.9, 0.93, 0.94, 0.95, 0.97, 0.98)]
+    assert plateau(near)[0] == "still rising"  # 97.5% mean: 2.5 points left to gain
     held = {"dataset": "synthetic-ucf", "subset": "test", "tasks": {"ctp": {
         "n": 40, "loss": 1.2, "constant": 1.38, "uniform": 1.386, "margin": -0.18,
         "margin_ci95": [-0.3, -0.05], "left_chance": True, "acc": 0.5, "majority": 0.3}}}
@@ -62,6 +68,34 @@ def test_plateau_and_the_preconditions_section(tmp_path):
     assert "| ctp | ctp | 40 | 1.2000 | 1.3800 | 1.3860 | -0.1800 [-0.3000, -0.0500] | 50.0% (30.0%) | **left chance** |" in md
     assert "| a1 | 1 |" in md and md.count("| **plateaued** |") == 4
 
+
+
+def test_the_recipe_section_names_each_deviation_from_the_papers_recipe(tmp_path):
+    """recipe_markdown: the optimiser of each stage, the PMSP reduction, the CTP weight, the
+    classifier's lr multiplier and the width floor against the paper's, and each cell's
+    finetuning epochs (a cell's seeds share their row)."""
+    from repro.checks import recipe_markdown
+
+    params = _params()
+    params["pretrain"]["runs"] = {"ctp": {"tasks": ["pmsp", "ctp"], "weights": {"ctp": 2}},
+                                  "ctp-s1": {"tasks": ["pmsp", "ctp"], "seed": 1,
+                                             "replicate_of": "ctp", "weights": {"ctp": 2}}}
+    params["pretrain"].update(optim={"name": "adam", "lr": 0.001, "batch_size": 8},
+                              pmsp_reduction="mean")
+    params["finetune"]["optim"] = {"lr": 0.02, "batch_size": 8}
+    params["train"]["model"] = {"p_min_width": 4}
+    for name, seed, epochs in (("a0", 0, 12), ("a1", 1, 12), ("b0", 0, 10), ("b1", 1, 10)):
+        _write(tmp_path, "finetune", name, seed=seed, videos=[], curve=[], epochs=epochs)
+    for name in ("ctp", "ctp-s1"):
+        _write(tmp_path, "pretrain", name, curve=[])
+    md = recipe_markdown(Results(params, tmp_path))
+    assert "| pretraining optimiser | Adam, lr 0.001, batch 8 | SGD (momentum 0.9), batch 100 | **yes** |" in md
+    assert "| finetuning optimiser | SGD (momentum 0.9), lr 0.02, batch 8 |" in md and md.count("**yes**") == 4
+    assert "| PMSP loss over its levels and windows | mean | sum | **yes** |" in md
+    assert "| CTP weight lambda (L = L_PMSP + lambda L_CTP) | 2 | 1 | **yes** |" in md
+    assert "| classifier lr multiplier | 1x | 1x | no |" in md
+    assert "| M/R pathway width floor (channels) | 4 |" in md
+    assert "imrnet, ctp: 10; imrnet, scratch: 12." in md
 
 def test_a_comparison_names_its_failed_training_checks_and_a_seed_mismatch_is_not_tested(tmp_path):
     """claims(): a compared run whose training accuracy still rose, and the pretraining it
