@@ -41,6 +41,7 @@ def test_every_artifact_is_produced(smoke_workspace):
     assert "paired bootstrap" in claims and "one training seed" in claims
     assert "## Pretext tasks on held-out clips" in claims and "| pmsp_ctp | ctp |" in claims
     assert "## Finetuning: did training accuracy plateau?" in claims
+    assert "## The training recipe, against the paper's" in claims  # deviations listed
     forest = (rep / "claims_forest.csv").read_text().splitlines()
     assert forest[0].startswith("claim,claim_verdict,comparison,diff_points") and len(forest) > 5
     ledger = claims.split("## Pretext tasks on held-out clips")[0]
