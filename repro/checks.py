@@ -6,6 +6,8 @@ these tables show which runs that applies to."""
 
 from __future__ import annotations
 
+from imrnet.pretext.tasks import check_weights
+
 __all__ = ["plateau", "preconditions_markdown", "recipe_markdown", "PLATEAU_POINTS"]
 
 # training accuracy gained over the last quarter of the epochs, at most, for a plateau
@@ -81,6 +83,9 @@ def preconditions_markdown(res) -> str:
 # the paper's recipe (its section 3, "Final Objective" and "Implementation Detail"): SGD with
 # momentum 0.9 and weight decay 1e-4 in both stages, L_PMSP summed over its cells + 1 x L_CTP,
 # one learning rate for the network and its heads, M/R pathways 1/gamma of the I pathway's width
+# (imrnet.train.config.NEUTRAL holds the same values as the training defaults: not imported, it
+# would make the report stage depend on the training loop; tests/repro/test_results.py checks
+# they agree)
 PAPER_RECIPE = {"optim": "sgd", "pmsp_reduction": "sum", "ctp_weight": 1.0, "head_lr_mult": 1.0,
                 "p_min_width": 1}
 
@@ -113,24 +118,26 @@ def recipe_markdown(res) -> str:
             o = sec.get("optim", {})
             row(f"{label} optimiser", _optim(o), "SGD (momentum 0.9), batch 100",
                 o.get("name", "sgd") != PAPER_RECIPE["optim"])
-    pmsp = [n for n in res.pre if "pmsp" in (pre["runs"].get(n) or {}).get("tasks", [])]
+    spec = {n: pre["runs"].get(n) or {} for n in res.pre}
+    pmsp = [n for n in res.pre if "pmsp" in spec[n].get("tasks", [])]
     if pmsp:
         red = pre.get("pmsp_reduction") or PAPER_RECIPE["pmsp_reduction"]
         row("PMSP loss over its levels and windows", red, PAPER_RECIPE["pmsp_reduction"],
             red != PAPER_RECIPE["pmsp_reduction"])
-    ctp = [n for n in res.pre if {"ctp", "ctp_binary"} & set((pre["runs"].get(n) or {}).get("tasks", []))]
-    if ctp:
-        lam = [float(((pre["runs"][n] or {}).get("weights") or {}).get(
-            "ctp", ((pre["runs"][n] or {}).get("weights") or {}).get("ctp_binary", 1.0))) for n in ctp]
+    ctp = [n for n in res.pre if {"ctp", "ctp_binary"} & set(spec[n].get("tasks", []))]
+    if ctp:  # the weights keyed by head, as training reads them (ctp_binary's head is ctp)
+        lam = [check_weights(spec[n]["tasks"], spec[n].get("weights")).get(
+            "ctp", PAPER_RECIPE["ctp_weight"]) for n in ctp]
         row("CTP weight lambda (L = L_PMSP + lambda L_CTP)", _values(lam),
             f"{PAPER_RECIPE['ctp_weight']:g}", set(lam) != {PAPER_RECIPE["ctp_weight"]})
-    if res.ft:
-        base = float(ft.get("optim", {}).get("head_lr_mult", 1.0))
-        mult = [float(((ft["runs"][n] or {}).get("optim") or {}).get("head_lr_mult", base))
-                for n in res.ft]
+    if res.ft:  # a run's optim over its stage's, as the finetuning stage merges them
+        stage = ft.get("optim", {})
+        mult = [float({**stage, **((ft["runs"][n] or {}).get("optim") or {})}.get(
+            "head_lr_mult", PAPER_RECIPE["head_lr_mult"])) for n in res.ft]
         row("classifier lr multiplier", _values(mult, lambda v: f"{v:g}x"),
             f"{PAPER_RECIPE['head_lr_mult']:g}x", set(mult) != {PAPER_RECIPE["head_lr_mult"]})
-    width = int(p.get("train", {}).get("model", {}).get("p_min_width", 1))
+    width = int(p.get("train", {}).get("model", {}).get("p_min_width",
+                                                        PAPER_RECIPE["p_min_width"]))
     row("M/R pathway width floor (channels)", width, "none (I width / gamma)",
         width != PAPER_RECIPE["p_min_width"])
     cells: dict = {}

@@ -28,6 +28,10 @@ from .records import VideoRecord
 __all__ = ["CompressedClipDataset", "collate_clips"]
 
 
+def _copied(c: dict) -> dict:
+    return {k: (None if v is None else v.copy()) for k, v in c.items()}
+
+
 class CompressedClipDataset(torch.utils.data.Dataset):
     """Samples from MPEG-4 Part 2 videos (as `encode_mpeg4` writes them).
 
@@ -61,6 +65,13 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         with_flow: add ``flow`` float32 [2, T*P, H, W] ([views, ...] in testing): the optical
             flow the extract stage stored beside each video (``extract.flow``) at the P-frames'
             frame numbers, through the same geometry as the motion and normalised like it.
+        cache_mb: keep decoded windows in memory, up to this many MiB (0: off): a window
+            (a video and a start GOP) is decoded from the bitstream once and copied from memory
+            on every later read, so the epochs after the first skip the decode (the decode is
+            deterministic: the samples are bit for bit those of an uncached read). Windows past
+            the cap are read as usual, never evicted. The cache lives in the process that reads:
+            it carries across epochs in the main process; DataLoader workers are forked anew each
+            epoch (`set_epoch`) and lose theirs, so training with a cache reads in-process.
     """
 
     def __init__(self, records: Sequence[VideoRecord], *, train: bool, num_gops: int = 5,
@@ -68,7 +79,7 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                  scales=T.PAPER_SCALES, mc: str = "coviar", representation: str = "raw",
                  seed: int = 0, test_clips: int = 1, pmsp: bool = True,
                  pmsp_pframes: str = "sampled", with_flow: bool = False, flip: bool = True,
-                 pretext=None, augment_on: str = "worker"):
+                 pretext=None, augment_on: str = "worker", cache_mb: float = 0):
         self.records = list(records)
         self.train, self.num_gops, self.stride = train, num_gops, pframe_stride
         self.crop_size, self.resize_short, self.scales = crop_size, resize_short, tuple(scales)
@@ -90,6 +101,11 @@ class CompressedClipDataset(torch.utils.data.Dataset):
                                                   " (testing samples are always finished here)"))
         self.augment_on = augment_on
         self._gops: dict[str, int] = {}
+        if not (isinstance(cache_mb, (int, float)) and not isinstance(cache_mb, bool)
+                and cache_mb >= 0):
+            raise ValueError(f"cache_mb must be a number >= 0 (MiB; 0: off), got {cache_mb!r}")
+        self.cache_bytes, self.cached_bytes = int(cache_mb * 2 ** 20), 0
+        self._cache: dict[tuple[str, int], tuple] = {}
 
     def set_epoch(self, epoch: int) -> None:
         """Call before each epoch. Workers copy the dataset when they start, so with
@@ -110,6 +126,19 @@ class CompressedClipDataset(torch.utils.data.Dataset):
         return self._gops[path]
 
     def _read(self, path: str, start: int):
+        """(clip, its arrays as a dict): the dict's arrays are the caller's to change (copies
+        of the cached window, when cached); ``clip`` is for its metadata only."""
+        hit = self._cache.get((path, start))
+        if hit is not None:
+            return hit[0], _copied(hit[1])
+        clip, c = self._read_stream(path, start)
+        size = sum(v.nbytes for v in c.values() if v is not None)
+        if self.cache_bytes and self.cached_bytes + size <= self.cache_bytes:
+            self._cache[(path, start)] = (clip, _copied(c))
+            self.cached_bytes += size
+        return clip, c
+
+    def _read_stream(self, path: str, start: int):
         all_p = self.pmsp and self.pmsp_pframes == "all"
         clip = read_compressed(path, num_gops=self.num_gops,
                                pframe_stride=1 if all_p else self.stride, start_gop=start,

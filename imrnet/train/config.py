@@ -20,6 +20,8 @@ DEFAULTS = {
              "test_subset": "test", "crop": 64, "num_gops": 5, "pframe_stride": 2,
              "flip": False, "pmsp_pframes": "sampled", "workers": 0, "max_videos": None,
              "test_clips": 1, "resize_short": None,
+             "cache_mb": 0,  # MiB of decoded training windows kept in memory (0: off); when on,
+                             # training reads in the main process (the test passes use workers)
              "augment_on": "worker"},  # worker | device | auto (device on CUDA): where the
                                        # frames' resize/flip/normalisation run (data.batch_side)
     "arch": "imrnet",              # imrnet | coviar | imrnet_flow | dmcnet | flow (model: its builder's args)
@@ -54,8 +56,9 @@ MODEL_DEFAULTS["flow"] = {"depth": 18, "width": 16, "res5_stride": 1, "dropout":
 ARCHS = tuple(MODEL_DEFAULTS)
 FLOW_INPUT_ARCHS = ("imrnet_flow", "flow")  # archs that read optical flow in training and testing
 
-# keys that never change a result: left out of the hash (workers: results are worker-invariant)
-NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers")}
+# keys that never change a result: left out of the hash (workers: results are worker-invariant;
+# cache_mb: a cached window is the bitstream's deterministic decode, copied)
+NOT_HASHED = {("out",), ("resume",), ("progress",), ("data", "workers"), ("data", "cache_mb")}
 
 # keys added after runs were made: hashed only when set away from this value, which gives the
 # behaviour those runs had (so their hashes, and a resume of them, stay valid)
@@ -71,6 +74,7 @@ _VALUES = [
     (("data", "crop"), "int", 1), (("data", "num_gops"), "int", 1),
     (("data", "pframe_stride"), "int", 1), (("data", "workers"), "int", 0),
     (("data", "test_clips"), "int", 1), (("data", "split"), "int", 1),
+    (("data", "cache_mb"), "number", 0),
     (("optim", "lr"), "number", 0), (("optim", "momentum"), "number", 0),
     (("optim", "weight_decay"), "number", 0), (("optim", "epochs"), "int", 1),
     (("optim", "batch_size"), "int", 1), (("optim", "warmup_epochs"), "int", 0),

@@ -282,7 +282,8 @@ def _build(cfg: dict, mode: str, info) -> _Run:
     n_p = (index_gop_size(d["root"], d["dataset"]) - 1) // int(d["pframe_stride"])
     T = int(d["num_gops"])
     flow = cfg["arch"] in FLOW_INPUT_ARCHS  # flow an input: read in training and testing
-    if (flow or cfg["arch"] == "dmcnet") and tasks:
+    flow_target = cfg["arch"] == "dmcnet"  # DMC-Net: flow a training target only
+    if (flow or flow_target) and tasks:
         raise ValueError(f"arch {cfg['arch']!r} (a flow baseline) is finetuned only (no pretext "
                          "tasks)")
     if "pmsp" in tasks and cfg["arch"] != "imrnet":
@@ -291,9 +292,9 @@ def _build(cfg: dict, mode: str, info) -> _Run:
     ds = CompressedClipDataset(records, train=True, num_gops=T, pframe_stride=d["pframe_stride"],
                                crop_size=d["crop"], flip=d["flip"], seed=int(cfg["seed"]),
                                pmsp="pmsp" in tasks, pmsp_pframes=d["pmsp_pframes"],
-                               with_flow=flow or cfg["arch"] == "dmcnet",  # DMC-Net: a target
+                               with_flow=flow or flow_target,
                                pretext=Pretext(tasks, num_gops=T) if tasks else None,
-                               augment_on=augment_on)
+                               augment_on=augment_on, cache_mb=float(d["cache_mb"]))
     torch.manual_seed(int(cfg["seed"]))
     net = build_network(cfg["arch"], m, frames=(T, T * n_p),
                         num_classes=num_classes if mode == "finetune" else None)
@@ -357,7 +358,9 @@ def _train_epoch(run: _Run, ddp, epoch: int) -> dict:
     cfg, info, o, opt = run.cfg, run.info, run.cfg["optim"], run.opt
     micro = 1 if info.active else int(cfg["micro_batches"])
     use_bf16 = bool(cfg["bf16_cuda"]) and info.device.type == "cuda"
-    workers = int(cfg["data"]["workers"])
+    # the decoded-window cache lives in the process that reads: workers, forked anew each
+    # epoch, would lose it (CompressedClipDataset, cache_mb); the test passes still use them
+    workers = 0 if run.ds.cache_bytes else int(cfg["data"]["workers"])
     run.ds.set_epoch(epoch)
     mine = [b[info.rank::info.world]
             for b in global_batches(len(run.ds), run.batch, int(cfg["seed"]), epoch)]

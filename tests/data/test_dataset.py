@@ -166,3 +166,52 @@ def test_ctp_random_partner_is_the_other_samples_own_clip(records):
     ctp.set_epoch(1)
     batch = collate_clips([ctp[k] for k in range(4)])
     assert batch["ctp"].tolist() == [int(ctp[k]["ctp"]) for k in range(4)]
+
+
+def _same_sample(x: dict, y: dict) -> None:
+    assert x.keys() == y.keys()
+    for k, v in x.items():
+        if isinstance(v, dict):
+            assert v.keys() == y[k].keys() and all(torch.equal(v[j], y[k][j]) for j in v)
+        elif isinstance(v, torch.Tensor):
+            assert torch.equal(v, y[k]), k
+        else:
+            assert v == y[k], k
+
+
+@pytest.mark.parametrize("tasks", [["pmsp", "ctp"], ["rotation", "arrow_of_time"]])
+def test_cached_windows_give_the_uncached_samples_bit_for_bit(records, tasks):
+    from imrnet.pretext import Pretext
+
+    recs = records * 2
+    kw = dict(train=True, crop_size=48, num_gops=3, seed=3, pmsp="pmsp" in tasks)
+    plain = CompressedClipDataset(recs, **kw, pretext=Pretext(tasks, num_gops=3))
+    cached = CompressedClipDataset(recs, **kw, pretext=Pretext(tasks, num_gops=3), cache_mb=64)
+    for epoch in range(3):  # epoch 0 fills the cache, the others read it (partners included)
+        plain.set_epoch(epoch)
+        cached.set_epoch(epoch)
+        for i in range(len(recs)):
+            _same_sample(cached[i], plain[i])
+    assert cached._cache and cached.cached_bytes <= cached.cache_bytes
+    assert plain._cache == {} and plain.cached_bytes == 0  # off by default
+
+
+def test_a_cached_window_is_copied_out_and_the_cap_holds(records):
+    ds = CompressedClipDataset(records, train=True, crop_size=48, num_gops=2, cache_mb=64)
+    _, c = ds._read(records[0].path, 0)
+    c["motion"][:] = 1e6  # the caller's arrays are its own: the cache keeps the decode
+    c["iframes"][:] = 0
+    _, again = ds._read(records[0].path, 0)
+    assert again["motion"].max() < 1e6 and again["iframes"].any()
+    one = ds.cached_bytes
+    assert one == sum(v.nbytes for v in again.values() if v is not None)
+    tiny = CompressedClipDataset(records, train=True, crop_size=48, num_gops=2,
+                                 cache_mb=0.9 * one / 2 ** 20)  # smaller than one window
+    tiny._read(records[0].path, 0)
+    assert tiny._cache == {} and tiny.cached_bytes == 0  # read as usual, not cached
+
+
+@pytest.mark.parametrize("bad", [-1, "64", True, None])
+def test_a_bad_cache_size_is_refused(records, bad):
+    with pytest.raises(ValueError, match="cache_mb must be a number >= 0"):
+        CompressedClipDataset(records, train=True, cache_mb=bad)

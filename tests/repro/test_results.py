@@ -137,3 +137,17 @@ def test_the_flow_cost_claim_is_decided_by_tv_l1_and_farneback_alone_never_decid
     parts, _ = _flow_cost(None, timing())  # an old timing without TV-L1: Farneback's 50x
     assert [p[2] for p in parts] == ["inconclusive"] and "lacks" in parts[0][0]
     assert _flow_cost(None, None) is None
+
+
+def test_the_papers_recipe_is_the_training_defaults():
+    """repro.checks.PAPER_RECIPE restates imrnet.train.config's neutral values (the report stage
+    must not import the training loop): they must agree, and a task's weight defaults to 1."""
+    from imrnet.pretext.tasks import check_weights
+    from imrnet.train.config import DEFAULTS, NEUTRAL
+    from repro.checks import PAPER_RECIPE
+
+    assert PAPER_RECIPE == {
+        "optim": NEUTRAL[("optim", "name")], "pmsp_reduction": NEUTRAL[("pmsp_reduction",)],
+        "head_lr_mult": NEUTRAL[("optim", "head_lr_mult")],
+        "p_min_width": NEUTRAL[("model", "p_min_width")],
+        "ctp_weight": check_weights(["pmsp", "ctp"], DEFAULTS["weights"]).get("ctp", 1.0)}

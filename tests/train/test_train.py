@@ -128,6 +128,22 @@ def test_same_metrics_with_0_and_2_workers(tiny_data, tmp_path):
     assert (tmp_path / "p0" / "metrics.jsonl").read_bytes() == (tmp_path / "p2" / "metrics.jsonl").read_bytes()
 
 
+def test_the_decoded_window_cache_changes_no_metric_weight_or_hash(tiny_data, tmp_path):
+    from imrnet.train.config import make_config, params_hash
+
+    for run, tasks in (("finetune", []), ("pretrain", ["pmsp", "ctp"])):
+        f = finetune if run == "finetune" else pretrain
+        a = f(_cfg(tiny_data, tmp_path / f"{run}0", tasks=tasks))  # 2 epochs: the 2nd reads it
+        b = f(_cfg(tiny_data, tmp_path / f"{run}c", tasks=tasks,  # workers: the test pass's
+                   data={"cache_mb": 256, "workers": 2}))
+        ma, mb = ((tmp_path / f"{run}{x}" / "metrics.jsonl").read_bytes() for x in "0c")
+        assert ma == mb and a.get("test") == b.get("test")
+        wa, wb = (_weights(tmp_path / f"{run}{x}" / "model.pt") for x in "0c")
+        assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    cached = make_config(_cfg(tiny_data, tmp_path / "h", data={"cache_mb": 256}))
+    assert params_hash(cached) == params_hash(make_config(_cfg(tiny_data, tmp_path / "h")))
+
+
 def test_auto_augments_on_the_device_only_on_cuda_without_clip_transforms():
     from imrnet.train.loop import augment_target
 
@@ -386,6 +402,7 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_runs(tiny_da
     ({"optim": {"lr": float("inf")}}, "optim.lr must be a finite number >= 0, got inf"),
     ({"data": 5}, "data must be a mapping, got 5"),
     ({"data": {"crop": 224.0}}, "data.crop must be an integer >= 1, got 224.0"),
+    ({"data": {"cache_mb": -1}}, "data.cache_mb must be a finite number >= 0, got -1"),
 ])
 def test_bad_values_name_the_key_value_and_what_is_allowed(over, msg):
     from imrnet.train.config import make_config
