@@ -169,7 +169,7 @@ def _prior_blanks(ref) -> str:
 
 def _cell_accuracy(res: Results, model: str, init: str, dataset: str) -> dict | None:
     """A table cell's top-1 and 95% interval: the run's own (one seed), or the mean over the
-    cell's seeds with the two-way (videos x seeds) bootstrap interval."""
+    cell's seeds with the two-way (videos x seeds) t interval (`repro.stats.seeded_bootstrap`)."""
     runs = res.runs(model, init, dataset)
     if len(runs) <= 1:
         return next(iter(runs.values()), None)
@@ -189,7 +189,7 @@ def _seed_note(res: Results) -> str:
     seeds = res.seeds() or [res.params["train"].get("seed", 0)]
     per = (f"one training seed ({seeds[0]}) per cell" if len(seeds) == 1 else
            f"the mean over {len(seeds)} training seeds ({', '.join(map(str, seeds))}) per cell, "
-           "the interval from a two-way bootstrap over test videos and seeds")
+           "the interval the two-way (videos x seeds) t interval, docs/experiments/power.md")
     return (f"Top-1 (%) of three-crop testing with its 95% bootstrap interval over test videos; "
             f"{per}; \"paper\" is the paper's value where known "
             f"(repro/reference/paper.yaml, with its source), on the real dataset.")

@@ -54,7 +54,7 @@ def profile(default: dict) -> dict:
     p["fetch"]["datasets"] = {k: v for k, v in p["fetch"]["datasets"].items() if k in used}
     p["extract"]["datasets"] = [d for d in p["extract"]["datasets"] if d in used]
     ucf = p["fetch"]["datasets"]["synthetic-ucf"]
-    ucf["scale"] = TRAIN_SCALE           # 12 classes x 12 x 4 = 576 training videos
+    ucf["scale"] = TRAIN_SCALE           # 12 classes x 12 x TRAIN_SCALE (2) = 288 training videos
     ucf["test_scale"] = TEST_SCALE
     p["train"]["model"]["p_min_width"] = 4
     p["train"]["data"]["cache_mb"] = CACHE_MB

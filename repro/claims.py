@@ -331,8 +331,12 @@ def claims_markdown(cl: list[dict], params: dict, settings: str = "",
                f"{len(seeds)} training seeds per cell ({', '.join(map(str, seeds))}; seed s of A "
                "and of B share their data order, and a pretrained cell's seed s starts from "
                "pretraining seed s) and over the test videos both were tested on, pooled over "
-               "the datasets both ran on, with a two-way bootstrap (10 000 resamples of videos "
-               "and seeds together; docs/experiments/power.md); ")
+               "the datasets both ran on. Its 95% interval is the two-way (videos x seeds) "
+               "random-effects t interval: the per-seed means' spread (S - 1 degrees of "
+               "freedom) plus the videos the seeds share, Satterthwaite degrees of freedom; "
+               "the two-way bootstrap's percentile interval (10 000 resamples of videos and "
+               "seeds together) covered only 86-88% at 3 seeds in simulation "
+               "(docs/experiments/power.md, \"Three seeds are few\"); ")
         seeding = ""
     lines = ["# The paper's claims, checked", "",
              f"Profile **{params.get('profile_name', 'default')}**, datasets: "

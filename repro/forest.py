@@ -78,8 +78,9 @@ def forest_csv(rows: list[dict]) -> str:
 
 def forest_plot(rows: list[dict], *, title: str = "", without_interval=()):
     """The forest plot of ``rows`` (`forest_rows`): a header line per claim with its verdict,
-    then its comparisons, each a point at A - B with its 95% interval (bootstrap percentiles:
-    not symmetric, so both ends are written beside it with the half-width).
+    then its comparisons, each a point at A - B with its 95% interval (bootstrap percentiles
+    at one seed, not symmetric; the videos x seeds t interval at several: both ends are
+    written beside it with the half-width).
     ``without_interval``: (claim, verdict) of the claims decided otherwise (a cost ratio, a
     timing), named under the plot so that no claim is silently missing."""
     lines: list[tuple[str, dict | None]] = []

@@ -29,7 +29,7 @@ import numpy as np
 
 from .checks import plateau
 from .results import load_json
-from .stats import correctness
+from .stats import correctness, t_quantile
 
 __all__ = ["pilot_quantities", "half_width", "seed_spread"]
 
@@ -64,9 +64,18 @@ def pilot_quantities(a: list[dict], b: list[dict]) -> dict:
 
 def half_width(q: dict, n: int, seeds: int, *, sw: float | None = None) -> float:
     """95% half-width (as a fraction) of the seed-paired mean difference at ``n`` videos and
-    ``seeds`` seeds: 1.96 sqrt(su2/n + se2/(n S) + sw^2/S) (docs/experiments/power.md)."""
-    sw = q["sw"] if sw is None else sw
-    return 1.96 * math.sqrt(q["su2"] / n + q["se2"] / (n * seeds) + (sw or 0.0) ** 2 / seeds)
+    ``seeds`` seeds, as the verdicts compute it (`repro.stats.seed_video_interval`):
+    t(df) sqrt(A + B), A = su2/n the videos the seeds share (n - 1 degrees of freedom), B =
+    (sw^2 + se2/n)/S the seeds' (S - 1), df by Welch-Satterthwaite (docs/experiments/
+    power.md, "Three seeds are few"). One seed: the normal quantile over the videos alone."""
+    sw = (q["sw"] if sw is None else sw) or 0.0
+    if seeds < 2:
+        return 1.96 * math.sqrt(q["su2"] / n + q["se2"] / n)
+    a = q["su2"] / n
+    b = (sw ** 2 + q["se2"] / n) / seeds
+    den = a ** 2 / (n - 1) + b ** 2 / (seeds - 1)
+    df = (a + b) ** 2 / den if den > 0 else float(n * seeds - 1)
+    return t_quantile(0.975, max(1.0, df)) * math.sqrt(a + b)
 
 
 def seed_spread(runs: list[dict]) -> dict:
@@ -92,7 +101,7 @@ def main(argv=None) -> int:
     ap.add_argument("--vs", nargs="+", help="B's, the same seeds in the same order (without it: "
                                             "A's seed spread)")
     ap.add_argument("--sizes", default="400,600,800,1000", help="test-video counts to show")
-    ap.add_argument("--seeds", default="2,3", help="seed counts to show")
+    ap.add_argument("--seeds", default="3,4,5,6", help="seed counts to show")
     a = ap.parse_args(argv)
     if not a.vs:
         try:

@@ -5,10 +5,13 @@ several training seeds per cell, a two-way bootstrap that resamples seeds and vi
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import numpy as np
 
 __all__ = ["paired_bootstrap", "contrast_bootstrap", "seeded_bootstrap", "verdict",
-           "underpowered", "correctness", "DECIDES"]
+           "underpowered", "correctness", "t_quantile", "seed_video_interval", "DECIDES"]
 
 
 def correctness(videos) -> dict[str, int]:
@@ -91,18 +94,66 @@ def contrast_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0
     return {"diff": float(d.mean()), "ci": [float(lo), float(hi)], "n": int(d.size)}
 
 
+def t_quantile(p: float, df: float) -> float:
+    """Student's t quantile: the ``t`` with P(T_df <= t) = ``p`` (0 < p < 1, df >= 1; numpy
+    only). With x = sqrt(df) tan(theta) the t density becomes c cos^(df-1)(theta) on
+    [0, pi/2), a smooth integrand: its cumulative integral on a fine grid, inverted by
+    interpolation, is exact to ~1e-9 (tests/repro/test_stats.py checks the tables' values)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"t_quantile: p must lie in (0, 1), not {p}")
+    if not df >= 1.0:
+        raise ValueError(f"t_quantile: df must be >= 1, not {df}")
+    if df > 1e7:
+        return NormalDist().inv_cdf(p)
+    q = abs(p - 0.5)
+    theta = np.linspace(0.0, math.pi / 2, 400001)
+    f = np.cos(theta) ** (df - 1.0)
+    cum = np.concatenate([[0.0], np.cumsum((f[1:] + f[:-1]) / 2) * (theta[1] - theta[0])])
+    cum /= 2 * cum[-1]  # P(0 <= T <= sqrt(df) tan(theta)), reaching 1/2 at pi/2
+    th = float(np.interp(q, cum, theta))
+    return math.copysign(math.sqrt(df) * math.tan(th), p - 0.5)
+
+
+def seed_video_interval(d: np.ndarray, level: float = 0.95) -> dict:
+    """The two-way random-effects t interval of the mean of ``d`` (videos x seeds, S >= 2):
+    d[v, s] = delta + u[v] + w[s] + e[v, s], a per-video effect shared by the seeds (u), a
+    per-seed one (w) and the rest (e). Its mean has variance su2 / V + (sw2 + se2 / V) / S:
+    the seeds' part is estimated by the variance of the S per-seed means (S - 1 degrees of
+    freedom), the shared videos' part su2 by the mean covariance between two seeds' columns
+    (V - 1), and the interval is mean +- t(df) sqrt(both), df by Welch-Satterthwaite.
+    Near S - 1 degrees of freedom when the seeds' spread dominates (exact there: a t interval
+    over the per-seed means), near V - 1 when the shared videos' does (docs/experiments/
+    power.md, "Three seeds are few"). Returns {diff, ci, se, df, su2}."""
+    V, S = d.shape
+    if V < 2 or S < 2:
+        raise ValueError(f"a seed-and-video interval needs >= 2 videos and >= 2 seeds, not {V} x {S}")
+    diff = float(d.mean())
+    c = np.cov(d.T)
+    su2 = max(0.0, float((c.sum() - np.trace(c)) / (S * (S - 1))))
+    a = su2 / V  # the videos all seeds share
+    b = float(d.mean(0).var(ddof=1)) / S  # the seeds (their own videos' noise included)
+    den = a ** 2 / (V - 1) + b ** 2 / (S - 1)
+    df = (a + b) ** 2 / den if den > 0 else float(V * S - 1)
+    h = t_quantile(1 - (1 - level) / 2, max(1.0, df)) * math.sqrt(a + b)
+    return {"diff": diff, "ci": [diff - h, diff + h], "se": math.sqrt(a + b), "df": df, "su2": su2}
+
+
 def seeded_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.95) -> dict:
     """A signed sum of cells' accuracies over several training seeds, ``terms`` =
     [(weight, {seed: {video: correct}})...], paired by seed (seed s of every cell shares its
-    data order and augmentation draws) and by video, with a two-way percentile bootstrap: each
-    resample draws the videos and, independently, the seeds with replacement, and averages
+    data order and augmentation draws) and by video, with a two-way bootstrap: each resample
+    draws the videos and, independently, the seeds with replacement, and averages
     ``sum(w * correct)`` over the drawn (video, seed) grid, the seed draw's deviation scaled
     by sqrt(S / (S - 1)) (drawing S of S seeds with replacement keeps only (S-1)/S of their
     variance). It estimates the video, seed and residual variance together
-    (docs/experiments/power.md). With 2 seeds the seed term rests on one degree of freedom:
-    a simulation of the unscaled version (1000 videos, d = 0.45) covered 92% at a seed effect
-    of 2 points and 83% at 4; the scaled one has not been simulated again (the report says
-    how many seeds each interval has).
+    (docs/experiments/power.md).
+
+    That bootstrap's percentile interval is a normal-quantile interval, and with few seeds
+    the seed term's variance rests on S - 1 degrees of freedom: at 3 seeds, where the seeds'
+    spread dominates, it covered 86% in simulation (docs/experiments/power.md, "Three seeds
+    are few"). So ``ci``, the interval every verdict reads, is the two-way random-effects t
+    interval of the same grid (`seed_video_interval`: Satterthwaite degrees of freedom,
+    ``df``), and the bootstrap's own interval is kept beside it as ``ci_bootstrap``.
 
     With one seed per cell it is `contrast_bootstrap` exactly (same draws, same interval).
 
@@ -136,5 +187,8 @@ def seeded_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.9
     video = per_seed.mean(1)
     means = video + np.sqrt(d.shape[1] / (d.shape[1] - 1)) * (drawn - video)
     lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return {"diff": float(d.mean()), "ci": [float(lo), float(hi)], "n": int(d.shape[0]),
-            "seeds": len(ss), "per_seed": [float(x) for x in d.mean(0)]}
+    t = seed_video_interval(d, level) if d.shape[0] > 1 else {"ci": [float(lo), float(hi)],
+                                                               "df": 1.0}
+    return {"diff": float(d.mean()), "ci": t["ci"], "ci_bootstrap": [float(lo), float(hi)],
+            "df": t["df"], "n": int(d.shape[0]), "seeds": len(ss),
+            "per_seed": [float(x) for x in d.mean(0)]}

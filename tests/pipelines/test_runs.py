@@ -172,8 +172,8 @@ def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(t
     """profiles/decisive.yaml is make_decisive.py's output (no hand edits drift from it);
     every compared cell has every seed; seed s of a pretrained cell starts from pretraining
     seed s; the compared test set holds ~2000 videos and the training set 288; CoViAR trains
-    longer than IMRNet (each cell to its plateau) and CTP is weighted by the gradient ratio
-    (docs/experiments/power.md, decisive.md "The final design" and "Plateau pilot")."""
+    longer than IMRNet (each cell to its plateau) and CTP is weighted 4 (docs/experiments/
+    power.md; decisive.md "The final design", "Plateau pilot" and "The next recipe")."""
     import importlib.util
     import shutil
 

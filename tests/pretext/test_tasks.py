@@ -152,6 +152,14 @@ def test_heads_losses_and_gradients():
     expect = sum(t * np.log(s * s) for s in (2, 3, 4) for t in (1, 3, 5))
     assert abs(metrics["pmsp_loss"] - expect) < 0.35 * expect
     assert {"ctp_loss", "rotation_acc", "pmsp_acc_s4_t5"} <= set(metrics)
+    # the weights are applied as L = sum_task w_task L_task (the decisive profile's CTP weight 4)
+    w4, m4 = task_losses(heads, out, batch, {"ctp": 4.0})
+    others = sum(v for k, v in m4.items() if k.endswith("_loss") and k != "ctp_loss")
+    w4 = w4.detach()
+    assert float(w4) == pytest.approx(others + 4.0 * m4["ctp_loss"], rel=1e-5)
+    assert float(w4) - float(loss.detach()) == pytest.approx(3.0 * m4["ctp_loss"], rel=1e-4)
+    mean, mm = task_losses(heads, out, batch, {"ctp": 4.0}, pmsp_reduction="mean")
+    assert mm["pmsp_loss"] == pytest.approx(m4["pmsp_loss"] / 27, rel=1e-5)  # 27 windows
     loss.backward()
     assert all(p.grad is not None for p in heads.parameters())
     small = build_imrnet(i_width=8)  # 64 px with res5 stride 2: 2x2 maps

@@ -123,9 +123,10 @@ def test_pilot_quantities_recover_a_known_design_and_carry_no_direction():
 
 
 def test_the_seed_term_is_not_halved_at_two_seeds():
-    """Two seeds whose differences disagree widely: the interval's seed part is scaled by
+    """Two seeds whose differences disagree widely: the bootstrap's seed part is scaled by
     sqrt(2) (resampling 2 of 2 seeds keeps half their variance), so it is wider than the
-    unscaled two-way bootstrap's, centred on the same estimate."""
+    unscaled two-way bootstrap's, centred on the same estimate; the verdicts' t interval on
+    one degree of freedom is wider again."""
 
     from repro.stats import seeded_bootstrap
 
@@ -138,7 +139,11 @@ def test_the_seed_term_is_not_halved_at_two_seeds():
     # the seed draw alone: mean of 2 draws from {0.2, -0.1}: 0.05 +- 0.15/sqrt(2) (sd 0.106);
     # scaled by sqrt(2): sd 0.15, so the 95% interval reaches about 0.05 +- 0.15
     assert r["diff"] == pytest.approx(0.05)
-    assert r["ci"][0] < -0.08 and r["ci"][1] > 0.18
+    assert r["ci_bootstrap"][0] < -0.08 and r["ci_bootstrap"][1] > 0.18
+    # the verdicts' interval at 2 seeds: t on ~1 degree of freedom, far wider still
+    assert r["ci"][0] < r["ci_bootstrap"][0] and r["ci"][1] > r["ci_bootstrap"][1]
+    # seed means 0.2 and -0.1: SE 0.15, so +-12.706 * 0.15
+    assert r["df"] < 1.1 and (r["ci"][1] - r["ci"][0]) / 2 == pytest.approx(12.706 * 0.15, rel=0.02)
 
 
 def test_seed_spread_of_one_model_prints_no_accuracy(tmp_path, capsys):
@@ -167,3 +172,92 @@ def test_seed_spread_of_one_model_prints_no_accuracy(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "SD of test top-1 across seeds 6.00 points" in out
     assert "0.5" not in out and "50" not in out and "62" not in out  # no accuracy printed
+
+
+def test_t_quantile_matches_the_tables():
+    """Student's t quantiles (numpy only) against the published table values, both tails,
+    a fractional df, and the normal limit; bad arguments are refused."""
+    from repro.stats import t_quantile
+
+    table = {1: 12.7062047, 2: 4.3026527, 3: 3.1824463, 4: 2.7764451, 10: 2.2281389,
+             30: 2.0422725}
+    for df, t in table.items():
+        assert t_quantile(0.975, df) == pytest.approx(t, abs=1e-6)
+        assert t_quantile(0.025, df) == pytest.approx(-t, abs=1e-6)
+    assert t_quantile(0.95, 5) == pytest.approx(2.0150484, abs=1e-6)
+    assert table[2] > t_quantile(0.975, 2.5) > table[3]
+    assert t_quantile(0.975, 1e9) == pytest.approx(1.959964, abs=1e-6)
+    for p, df in ((0.0, 3), (1.0, 3), (0.9, 0.5)):
+        with pytest.raises(ValueError, match="t_quantile"):
+            t_quantile(p, df)
+
+
+def test_seed_video_interval_follows_the_dominant_term():
+    """Seeds that disagree far more than the videos vary: df near S - 1 and the interval the
+    t interval over the per-seed means; seeds that agree on videos with a shared effect: df
+    near V - 1 and a normal-width interval from the shared videos' variance."""
+    import math
+
+    import numpy as np
+
+    from repro.stats import seed_video_interval, t_quantile
+
+    rng = np.random.default_rng(0)
+    video = rng.normal(0, 1, (500, 1))
+    seedy = video * 0.01 + np.array([[0.0, 5.0, -5.0]]) + rng.normal(0, 0.01, (500, 3))
+    r = seed_video_interval(seedy)
+    assert 2.0 <= r["df"] < 2.1
+    means = seedy.mean(0)
+    h = t_quantile(0.975, 2) * means.std(ddof=1) / math.sqrt(3)
+    assert r["ci"] == pytest.approx([means.mean() - h, means.mean() + h], rel=1e-3)
+    agree = np.repeat(video, 3, 1) + rng.normal(0, 0.01, (500, 3))
+    r = seed_video_interval(agree)
+    assert r["df"] > 400 and r["su2"] == pytest.approx(video.var(ddof=1), rel=0.01)
+    assert (r["ci"][1] - r["ci"][0]) / 2 == pytest.approx(1.965 * video.std() / math.sqrt(500), rel=0.02)
+    with pytest.raises(ValueError, match="2 seeds"):
+        seed_video_interval(np.zeros((5, 1)))
+
+
+def test_three_seeds_give_a_t_interval_not_the_bootstraps_normal_one():
+    """Three seeds whose differences disagree (+8, +2, -4 points) over many concordant videos:
+    the seed term dominates, df is near 2, and ``ci`` is about t(2) / z = 2.2 times as wide as
+    the bootstrap's percentile interval (kept as ``ci_bootstrap``); seeds that agree leave
+    the two about equal."""
+    from repro.stats import seeded_bootstrap
+
+    n = 2000
+    ids = [f"v{i}" for i in range(n)]
+    b = {v: int(i % 2 == 0) for i, v in enumerate(ids)}
+    shifted = lambda k: {v: int(i % 2 == 0 or i % 50 < k) for i, v in enumerate(ids)}  # noqa: E731
+    down = {v: int(i % 2 == 0 and i % 50 >= 4) for i, v in enumerate(ids)}  # -4 points
+    a = {0: shifted(8), 1: shifted(2), 2: down}  # +8, +2 (half the shifted videos are even), -4
+    r = seeded_bootstrap([(1, a), (-1, {0: b, 1: b, 2: b})], n=4000)
+    assert r["per_seed"] == pytest.approx([0.08, 0.02, -0.04])
+    assert r["df"] < 2.5
+    lo, hi = r["ci"]
+    blo, bhi = r["ci_bootstrap"]
+    assert lo < blo < r["diff"] < bhi < hi and (hi - lo) > 1.9 * (bhi - blo)
+    # the t interval over the seed means: 0.02 +- 4.30 * 0.06 / sqrt(3) = +-0.149
+    assert (hi - lo) / 2 == pytest.approx(0.149, abs=0.01)
+    same = seeded_bootstrap([(1, {0: a[0], 1: a[0], 2: a[0]}), (-1, {0: b, 1: b, 2: b})], n=4000)
+    w, wb = same["ci"][1] - same["ci"][0], same["ci_bootstrap"][1] - same["ci_bootstrap"][0]
+    assert same["df"] > 1000 and 0.6 < w / wb < 1.1
+
+
+def test_the_power_model_uses_the_t_interval_for_few_seeds():
+    """half_width: with a seed effect, 3 seeds cost far more than 1.96 would say (t on ~2
+    df), and more seeds shrink it faster than 1/sqrt(S); without one it is the normal one."""
+    import math
+
+    from repro.power import half_width
+
+    q = {"su2": 0.0, "se2": 0.1, "sw": 0.03}
+    normal = 1.96 * math.sqrt(0.1 / 6000 + 0.03 ** 2 / 3)
+    assert half_width(q, 2000, 3) > 1.6 * normal
+    assert half_width(q, 2000, 5) < half_width(q, 2000, 3) * math.sqrt(3 / 5) * 0.8
+    # no seed effect: the residual's share still rests on S - 1 df (the seeds' means carry
+    # it), so t sits between 1.96 and t(2) = 4.30, by the shares of the two terms
+    flat = {"su2": 0.05, "se2": 0.1, "sw": 0.0}
+    ratio = half_width(flat, 2000, 3) / math.sqrt(0.05 / 2000 + 0.1 / 6000)
+    assert 1.96 < ratio < 2.3
+    assert half_width(flat, 2000, 1) == pytest.approx(1.96 * math.sqrt(0.05 / 2000 + 0.1 / 2000))
