@@ -252,7 +252,9 @@ def _cost_per_frame(res, prof, **_):
         if imr and cov:
             ratio = (imr["gflops"] / imr["frames"]) / (cov["gflops"] / cov["frames"])
             parts.append((f"GFLOPs per consumed frame at {t['size']}px, IMRNet-R18 / "
-                          f"{cov['model']} (I width {t['i_width']})", f"{ratio:.2f}",
+                          f"{cov['model']} (I width {t['i_width']}"
+                          + (f", M/R width >= {t['p_min_width']}" if t.get("p_min_width", 1) != 1
+                             else "") + ")", f"{ratio:.2f}",
                           "holds" if ratio <= 2 else "contradicted"))
     return parts, ("holds when IMRNet's GFLOPs per consumed frame are at most twice CoViAR's "
                    "(cheaper counts); measured ms per frame in timing/ beside this file")

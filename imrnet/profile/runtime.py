@@ -55,9 +55,11 @@ __all__ = ["TVL1_STRIDE", "model_specs", "preprocessing_ms_per_frame", "runtime_
            "ratio_rounds"]
 
 
-def model_specs(*, i_width=64, res5_stride=2, coviar_i_depth=152, depth50=True):
-    """(name, builder, input kind, frames consumed) of every model in the table."""
-    kw = dict(i_width=i_width, res5_stride=res5_stride)
+def model_specs(*, i_width=64, res5_stride=2, coviar_i_depth=152, depth50=True, p_min_width=1):
+    """(name, builder, input kind, frames consumed) of every model in the table.
+    ``p_min_width``: the IMRNet variants' least M/R pathway width (`build_imrnet`), as the
+    profile trains them (the decisive profile's 4)."""
+    kw = dict(i_width=i_width, res5_stride=res5_stride, p_min_width=p_min_width)
     specs = [("IMRNet-R18", lambda: build_imrnet(depth=18, **kw), "compressed", 30)]
     if depth50:
         specs.append(("IMRNet-R50", lambda: build_imrnet(depth=50, **kw), "compressed", 30))
@@ -172,11 +174,12 @@ def preprocessing_ms_per_frame(size: int, repeats: int = 5) -> dict[str, float]:
 
 def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
                   coviar_i_depth: int = 152, depth50: bool = True, repeats: int = 3,
-                  warmup: int = 2, rounds: int = 3) -> dict:
-    """Measure every model of `model_specs` at ``size``; returns a JSON-able dict."""
+                  warmup: int = 2, rounds: int = 3, p_min_width: int = 1) -> dict:
+    """Measure every model of `model_specs` at ``size``; returns a JSON-able dict (with
+    ``p_min_width`` only when it is not 1)."""
     pre = preprocessing_ms_per_frame(size, max(3, repeats))
     specs = model_specs(i_width=i_width, res5_stride=res5_stride, coviar_i_depth=coviar_i_depth,
-                        depth50=depth50)
+                        depth50=depth50, p_min_width=p_min_width)
     nets, rows = [], []
     for name, build, kind, frames in specs:
         torch.manual_seed(0)
@@ -197,7 +200,8 @@ def runtime_table(*, size: int = 224, i_width: int = 64, res5_stride: int = 2,
         row.update(cnn_ms_per_clip=clip, cnn_ms_per_frame=clip / row["frames"],
                    pre_ms_per_frame=pre[row["input"]],
                    total_ms_per_frame=clip / row["frames"] + pre[row["input"]])
-    return {"size": size, "i_width": i_width, "res5_stride": res5_stride, "rounds": rounds,
+    return {"size": size, "i_width": i_width, "res5_stride": res5_stride,
+            **({"p_min_width": p_min_width} if p_min_width != 1 else {}), "rounds": rounds,
             "repeats": repeats, "warmup": warmup, "tvl1_stride": TVL1_STRIDE,
             "coviar_i_depth": coviar_i_depth, "threads": torch.get_num_threads(),
             "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),

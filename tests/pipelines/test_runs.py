@@ -206,6 +206,13 @@ def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(t
     assert all(r["weights"] == {"ctp": mod.CTP_WEIGHT} for r in p["pretrain"]["runs"].values())
     assert p["train"]["data"]["cache_mb"] == mod.CACHE_MB > 0  # changes no result, saves time
     assert not any("optim" in r for r in p["finetune"]["runs"].values())  # one classifier lr
+    # the profile stage measures the IMRNet it trains (M/R pathways >= 4 wide)
+    from pipelines.params import ParamsError
+    from pipelines.profile import trained_p_min_width
+
+    assert trained_p_min_width(p["train"]) == 4 and trained_p_min_width(PROFILES["default"]["train"]) == 1
+    with pytest.raises(ParamsError, match="p_min_width"):
+        trained_p_min_width({"model": {"p_min_width": 0}}, "x.yaml")
 
 
 def test_a_pretrained_finetuning_seed_must_be_its_pretraining_seed():

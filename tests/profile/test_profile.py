@@ -90,3 +90,24 @@ def test_runtime_table_small(tmp_path):
     assert main(["--size", "32", "--i-width", "8", "--res5-stride", "1", "--coviar-i-depth", "18",
                  "--no-r50", "--repeats", "1", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "runtime_32.json").is_file() and (tmp_path / "runtime_32.md").is_file()
+
+
+def test_model_specs_build_the_imrnet_a_profile_trains():
+    """p_min_width reaches every IMRNet variant (the decisive profile's M/R floor of 4), not
+    CoViAR; at 1 the specs are the ratio's own widths (I width 16: M/R 1 channel)."""
+    from imrnet.profile.runtime import model_specs
+
+    def params(pw):
+        return {name: sum(p.numel() for p in build().parameters())
+                for name, build, _, _ in model_specs(i_width=16, res5_stride=1, coviar_i_depth=18,
+                                                     depth50=False, p_min_width=pw)}
+
+    one, four = params(1), params(4)
+    assert one == params(1) and set(one) == set(four)
+    for name in one:
+        if name.startswith("IMRNet"):
+            assert four[name] > one[name], name
+        elif not name.startswith(("CoViAR", "DMC", "R3D", "Flow")):
+            raise AssertionError(f"unexpected model {name}")
+        else:
+            assert four[name] == one[name], name
