@@ -111,3 +111,16 @@ def test_the_tracked_params_yaml_is_the_default_profiles():
         pytest.skip(f"no git index to read params.yaml from ({r.stderr.strip()})")
     assert r.stdout == params_text("default", ROOT), (
         "the tracked params.yaml is not profiles/default.yaml's: run `make params` and commit it")
+
+
+def test_the_committed_decisive_outputs_come_from_the_decisive_profile():
+    """reports/decisive/ is committed with its run's DVC lock: the params its report stage
+    ran with are the ones profiles/decisive.yaml gives now, so a recipe change to the
+    profile cannot land without the rerun it needs (issue 13: any change reruns every claim)."""
+    lock = yaml.safe_load((ROOT / "reports/decisive/dvc.lock").read_text())["stages"]
+    ran = lock["report"]["params"]["params.yaml"]
+    want = resolve_profile("decisive", ROOT)
+    assert set(ran) >= {"train", "pretrain", "finetune", "profile_name"}
+    stale = sorted(k for k in ran if ran[k] != want.get(k))
+    assert not stale, (f"reports/decisive/ was made with other {stale} params than "
+                       "profiles/decisive.yaml gives: rerun `make repro PROFILE=decisive`")
