@@ -38,6 +38,7 @@ def _cmp(res, a, b, datasets=None):
         return None
     ca, cb = _pool(res, a, ds), _pool(res, b, ds)
     r = seeded_bootstrap([(1, ca), (-1, cb)])
+    ca, cb = ({s_: c[s_] for s_ in r["seeds_used"]} for c in (ca, cb))  # A and B: those seeds
     acc = lambda c: float(sum(sum(v.values()) for v in c.values())  # noqa: E731
                           / sum(len(v) for v in c.values()))
     return r | {"a_acc": acc(ca), "b_acc": acc(cb)}
@@ -47,6 +48,10 @@ def _interval(r, videos="videos") -> str:
     """"+6.4 points, 95% CI [-3.8, +16.7] over 78 videos" of a bootstrap result (and "x 2
     seeds" when it pooled several)."""
     seeds = f" x {r['seeds']} seeds" if r.get("seeds", 1) > 1 else ""
+    if any(r.get("seeds_left_out", ())):
+        seeds += (" (the seeds every cell shares; left out: "
+                  + ", ".join(f"{k} seed{'s' * (k > 1)} of {'ABCD'[i]}" for i, k in enumerate(r["seeds_left_out"]) if k)
+                  + ")")
     return (f"{100 * r['diff']:+.1f} points, 95% CI [{100 * r['ci'][0]:+.1f}, "
             f"{100 * r['ci'][1]:+.1f}] over {r['n']} {videos}{seeds}")
 

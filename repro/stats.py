@@ -157,18 +157,28 @@ def seeded_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.9
 
     With one seed per cell it is `contrast_bootstrap` exactly (same draws, same interval).
 
+    Cells with more seeds than another are compared on the seeds every cell shares (a cell's
+    further seeds pair with nothing): ``seeds_used`` lists them and ``seeds_left_out`` counts,
+    per term, the seeds it had beyond them. At least 2 shared seeds are needed then, since one
+    would hide the seeds' spread that the cells' other seeds show.
+
     Raises:
-        ValueError: the cells do not share their seeds, or a seed's models were tested on
-            different videos.
+        ValueError: the cells share no seed, or only one while some cell has more, or a seed's
+            models were tested on different videos.
     """
     seeds = [set(c) for _, c in terms]
-    if not seeds or not seeds[0] or any(s_ != seeds[0] for s_ in seeds[1:]):
+    shared = set.intersection(*seeds) if seeds else set()
+    unequal = any(s_ != shared for s_ in seeds)
+    if not shared or (unequal and len(shared) < 2):
         raise ValueError(f"the cells were trained with different seeds "
-                         f"({[sorted(s_) for s_ in seeds]}): seed-paired comparison needs the same")
-    ss = sorted(seeds[0])
+                         f"({[sorted(s_) for s_ in seeds]}): seed-paired comparison needs the "
+                         "same, or at least 2 that every cell shares")
+    ss = sorted(shared)
+    left_out = {"seeds_used": [int(x) for x in ss],
+                "seeds_left_out": [len(s_) - len(shared) for s_ in seeds]}
     if len(ss) == 1:
         r = contrast_bootstrap([(w, c[ss[0]]) for w, c in terms], n=n, seed=seed, level=level)
-        return r | {"seeds": 1, "per_seed": [r["diff"]]}
+        return r | {"seeds": 1, "per_seed": [r["diff"]]} | left_out
     vids = {frozenset(c[s_]) for _, c in terms for s_ in ss}
     if len(vids) != 1:
         raise ValueError("the models were tested on different videos")
@@ -191,4 +201,4 @@ def seeded_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.9
                                                                "df": 1.0}
     return {"diff": float(d.mean()), "ci": t["ci"], "ci_bootstrap": [float(lo), float(hi)],
             "df": t["df"], "n": int(d.shape[0]), "seeds": len(ss),
-            "per_seed": [float(x) for x in d.mean(0)]}
+            "per_seed": [float(x) for x in d.mean(0)]} | left_out

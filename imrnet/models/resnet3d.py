@@ -125,6 +125,15 @@ class Stem3d(nn.Sequential):
             nn.BatchNorm3d(width), nn.ReLU(inplace=True),
             nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)))
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # conv1 reads its input channels-last: oneDNN's kernels for a few input channels (2-3)
+        # and a large kernel are 2.5x faster that way, its weight gradient most of all (the M/R
+        # stems were ~45% of an IMRNet training step at the decisive profile's widths;
+        # docs/throughput.md, "The training step"). Same operation, another summation order:
+        # deterministic on any machine of the reproducibility mode. The stem's output comes
+        # back contiguous, so every later layer sees what it saw before.
+        return super().forward(x.contiguous(memory_format=torch.channels_last_3d)).contiguous()
+
 
 def stage_widths(depth: int, width: int) -> tuple[list[int], list[int]]:
     """(inner widths, output widths) of res2..res5 for a pathway whose conv1 has ``width``."""

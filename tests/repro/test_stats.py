@@ -272,3 +272,27 @@ def test_at_three_seeds_the_t_interval_covers_where_the_bootstrap_does_not():
     r = simulate(videos=200, seeds=3, seed_sd=0.15, reps=300, boot=300)
     assert r["ci_bootstrap"]["coverage"] < 0.9 and r["ci"]["coverage"] >= 0.93
     assert r["ci"]["half_width"] > 1.8 * r["ci_bootstrap"]["half_width"]
+
+
+def test_seeded_bootstrap_compares_cells_on_the_seeds_they_share():
+    """A cell with more seeds than the other is compared on the shared ones, exactly as if it
+    had only those, and says how many it left out; fewer than 2 shared seeds is refused when
+    a cell has more (one would hide the spread the others show), as is no shared seed."""
+    from repro.stats import seeded_bootstrap
+
+    ids = [f"v{i}" for i in range(200)]
+    m = lambda k: {v: int((i * 7 + k) % 5 < 3) for i, v in enumerate(ids)}  # noqa: E731
+    a5 = {s_: m(s_) for s_ in range(5)}
+    b3 = {s_: m(10 + s_) for s_ in range(3)}
+    r = seeded_bootstrap([(1, a5), (-1, b3)], n=500)
+    ref = seeded_bootstrap([(1, {s_: a5[s_] for s_ in range(3)}), (-1, b3)], n=500)
+    assert r["seeds_used"] == [0, 1, 2] and r["seeds_left_out"] == [2, 0]
+    assert ref["seeds_left_out"] == [0, 0]
+    assert {k: r[k] for k in ("diff", "ci", "ci_bootstrap", "df", "per_seed")} == \
+        {k: ref[k] for k in ("diff", "ci", "ci_bootstrap", "df", "per_seed")}
+    with pytest.raises(ValueError, match="different seeds"):
+        seeded_bootstrap([(1, a5), (-1, {0: b3[0], 7: b3[1]})])
+    with pytest.raises(ValueError, match="different seeds"):
+        seeded_bootstrap([(1, a5), (-1, {7: b3[0], 8: b3[1]})])
+    one = seeded_bootstrap([(1, {0: a5[0]}), (-1, {0: b3[0]})], n=500)
+    assert one["seeds"] == 1 and one["seeds_left_out"] == [0, 0]
