@@ -29,7 +29,7 @@ import numpy as np
 
 from .checks import plateau
 from .results import load_json
-from .stats import correctness, t_quantile
+from .stats import correctness, shared_video_variance, two_part_t
 
 __all__ = ["pilot_quantities", "half_width", "seed_spread"]
 
@@ -48,10 +48,7 @@ def pilot_quantities(a: list[dict], b: list[dict]) -> dict:
     D = np.array([[a[s][v] - b[s][v] for s in range(len(a))] for v in ids], float)
     n, S = D.shape
     var = float(D.var(0, ddof=1).mean()) if n > 1 else 0.0
-    su2 = 0.0
-    if S > 1:
-        c = np.cov(D.T)
-        su2 = max(0.0, float((c.sum() - np.trace(c)) / (S * (S - 1))))
+    su2 = shared_video_variance(D) if S > 1 else 0.0
     se2 = max(0.0, var - su2)
     sw2 = None
     if S > 1:
@@ -71,11 +68,7 @@ def half_width(q: dict, n: int, seeds: int, *, sw: float | None = None) -> float
     sw = (q["sw"] if sw is None else sw) or 0.0
     if seeds < 2:
         return 1.96 * math.sqrt(q["su2"] / n + q["se2"] / n)
-    a = q["su2"] / n
-    b = (sw ** 2 + q["se2"] / n) / seeds
-    den = a ** 2 / (n - 1) + b ** 2 / (seeds - 1)
-    df = (a + b) ** 2 / den if den > 0 else float(n * seeds - 1)
-    return t_quantile(0.975, max(1.0, df)) * math.sqrt(a + b)
+    return two_part_t(q["su2"] / n, (sw ** 2 + q["se2"] / n) / seeds, n, seeds)[0]
 
 
 def seed_spread(runs: list[dict]) -> dict:

@@ -128,14 +128,28 @@ def seed_video_interval(d: np.ndarray, level: float = 0.95) -> dict:
     if V < 2 or S < 2:
         raise ValueError(f"a seed-and-video interval needs >= 2 videos and >= 2 seeds, not {V} x {S}")
     diff = float(d.mean())
-    c = np.cov(d.T)
-    su2 = max(0.0, float((c.sum() - np.trace(c)) / (S * (S - 1))))
+    su2 = shared_video_variance(d)
     a = su2 / V  # the videos all seeds share
     b = float(d.mean(0).var(ddof=1)) / S  # the seeds (their own videos' noise included)
-    den = a ** 2 / (V - 1) + b ** 2 / (S - 1)
-    df = (a + b) ** 2 / den if den > 0 else float(V * S - 1)
-    h = t_quantile(1 - (1 - level) / 2, max(1.0, df)) * math.sqrt(a + b)
+    h, df = two_part_t(a, b, V, S, level)
     return {"diff": diff, "ci": [diff - h, diff + h], "se": math.sqrt(a + b), "df": df, "su2": su2}
+
+
+def shared_video_variance(d: np.ndarray) -> float:
+    """su2 of ``d`` (videos x seeds, S >= 2): the per-video effect the seeds share, estimated
+    by the mean covariance between two seeds' columns (0 when that is negative)."""
+    S = d.shape[1]
+    c = np.cov(d.T)
+    return max(0.0, float((c.sum() - np.trace(c)) / (S * (S - 1))))
+
+
+def two_part_t(a: float, b: float, videos: int, seeds: int, level: float = 0.95) -> tuple:
+    """(half-width, df) of a mean whose variance is a + b: ``a`` the videos' part (``videos`` -
+    1 degrees of freedom), ``b`` the seeds' (``seeds`` - 1); the t quantile at the
+    Welch-Satterthwaite df (`seed_video_interval`, `repro.power.half_width`)."""
+    den = a ** 2 / (videos - 1) + b ** 2 / (seeds - 1)
+    df = (a + b) ** 2 / den if den > 0 else float(videos * seeds - 1)
+    return t_quantile(1 - (1 - level) / 2, max(1.0, df)) * math.sqrt(a + b), df
 
 
 def seeded_bootstrap(terms, *, n: int = 10000, seed: int = 0, level: float = 0.95) -> dict:

@@ -77,3 +77,58 @@ def test_train_step_speed(benchmark, i_width, crop, res5_stride):
           f"x{ratio['channels_last']:.2f}; bf16 x{ratio['bf16']:.2f}; eager again (noise) "
           f"x{ratio['eager_again']:.2f}. Target: switch at >= x{SWITCH}: "
           + (f"{best} qualifies" if ratio[best] >= SWITCH else "eager float32 stays"))
+
+
+STEM_CONFIGS = [  # (i_width, p_min_width, T, P-frames per GOP): default profile, decisive
+    (16, 1, 3, 5), (16, 4, 3, 5)]
+
+
+def _plain_stem(self, x):  # the stem before it read channels-last: conv1 on the NCDHW input
+    return torch.nn.Sequential.forward(self, x)
+
+
+@pytest.mark.parametrize("i_width,p_min_width,t,p", STEM_CONFIGS)
+def test_stem_reads_channels_last(benchmark, monkeypatch, i_width, p_min_width, t, p):
+    """`Stem3d` runs conv1 on a channels-last input (imrnet/models/resnet3d.py): the thin M/R
+    stems' weight gradient is oneDNN's slowest kernel on NCDHW. Its training step against the
+    plain stem's, interleaved, at the profiles' shapes (64 px, batch 8); the two agree to float
+    noise (another summation order)."""
+    from imrnet.models import resnet3d
+
+    def mk():
+        torch.manual_seed(0)
+        return build_imrnet(i_width=i_width, p_min_width=p_min_width, num_classes=12,
+                            res5_stride=1, frames=(t, t * p))
+
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(8, 3, t, 64, 64, generator=g), torch.randn(8, 2, t * p, 64, 64, generator=g),
+         torch.randn(8, 3, t * p, 64, 64, generator=g))
+    y = torch.randint(0, 12, (8,), generator=g)
+
+    def stepper(plain):
+        net = mk()
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            with monkeypatch.context() as mp:
+                if plain:
+                    mp.setattr(resnet3d.Stem3d, "forward", _plain_stem)
+                loss = torch.nn.functional.cross_entropy(net(*x)["logits"], y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            return loss.item()
+        return step
+
+    new, old = stepper(False), stepper(True)
+    first = (new(), old())
+    assert first[0] == pytest.approx(first[1], rel=1e-5)  # the same network, the same loss
+    benchmark.pedantic(new, rounds=3, iterations=1)
+    t_ = medians(interleaved_times({"channels_last_stem": new, "plain_stem": old,
+                                    "plain_again": stepper(True)}, repeats=5))
+    ratio = t_["plain_stem"] / t_["channels_last_stem"]
+    benchmark.extra_info.update(step_s=round(t_["channels_last_stem"], 3), speedup=round(ratio, 2),
+                                noise=round(t_["plain_stem"] / t_["plain_again"], 2))
+    print(f"\nIMRNet-R18 I width {i_width}, M/R >= {p_min_width}, {t} GOPs x {p} P-frames: step "
+          f"{1000 * t_['channels_last_stem']:.0f} ms with the channels-last stem, x{ratio:.2f} the "
+          f"plain stem's speed (plain against itself x{t_['plain_stem'] / t_['plain_again']:.2f})")
