@@ -36,6 +36,17 @@ def test_seeds_of_a_cell_pair_with_the_other_cells_seeds(tmp_path):
     r = _cmp(res, ("imrnet", "ctp"), ("imrnet", "scratch"))
     assert r["seeds"] == 2 and r["per_seed"] == pytest.approx([0.3, 0.1])
     assert r["diff"] == pytest.approx(0.2) and r["a_acc"] == pytest.approx(0.75)
+    # a cell with a third seed the other lacks: compared on the two both have, and said so
+    p = _params()
+    p["finetune"]["runs"]["a2"] = {"model": "imrnet", "init": "scratch",
+                                   "dataset": "synthetic-ucf", "seed": 2}
+    _write(tmp_path, "finetune", "a2", seed=2, videos=vids(1))
+    r3 = _cmp(Results(p, tmp_path), ("imrnet", "ctp"), ("imrnet", "scratch"))
+    assert {k: r3[k] for k in ("diff", "ci", "per_seed", "a_acc", "b_acc")} == \
+        {k: r[k] for k in ("diff", "ci", "per_seed", "a_acc", "b_acc")}
+    assert r3["seeds_used"] == [0, 1] and r3["seeds_left_out"] == [0, 1]
+    from repro.claims import _fmt
+    assert "x 2 seeds (the seeds every cell shares; left out: 1 seed of B)" in _fmt(r3)[0]
     _write(tmp_path, "finetune", "a1", seed=0, videos=vids(6))
     with pytest.raises(ValueError, match="same seed 0"):
         Results(_params(), tmp_path)
