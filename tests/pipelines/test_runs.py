@@ -206,7 +206,7 @@ def test_the_decisive_profile_is_what_its_generator_writes_and_pairs_its_seeds(t
     assert set(p["fetch"]["datasets"]) == {"synthetic-kinetics", "synthetic-ucf"}
     epochs = {run["model"]: R.run_budget(p["finetune"], 288, run)
               for run in p["finetune"]["runs"].values()}
-    assert epochs == mod.EPOCHS == {"imrnet": 40, "coviar": 64}
+    assert epochs == mod.EPOCHS == {"imrnet": 48, "coviar": 48}
     assert all(r["weights"] == {"ctp": mod.CTP_WEIGHT} for r in p["pretrain"]["runs"].values())
     assert p["train"]["data"]["cache_mb"] == mod.CACHE_MB > 0  # changes no result, saves time
     assert not any("optim" in r for r in p["finetune"]["runs"].values())  # one classifier lr
