@@ -1,7 +1,10 @@
 """The reproducibility mode for CPU runs: the same params give the same bits whatever ISA
-extensions an x86-64 machine with AVX2 has or is asked to use, on machines of one CPU family;
-an Intel Xeon and an AMD EPYC still give other training bits (MKL's and oneDNN's CPU-specific
-paths; measured in docs/reproducibility.md, "Across CPU vendors").
+extensions an x86-64 machine with AVX2 has or is asked to use, and on an Intel Xeon and an AMD
+EPYC alike: MKL runs its COMPATIBLE branch (its AVX2 branch is Intel's promise for Intel
+processors and gave an AMD EPYC other linear-layer bits), and no convolution is handed a
+channels-last input (oneDNN's brgemm kernels for it follow the caches they detect). Measured
+op by op on both vendors with `python -m repro kernelprobe`; docs/reproducibility.md, "Across
+CPU vendors", says what was and was not verified end to end.
 
 Every numerical library the project uses picks its kernels by the CPU it finds, and those
 kernels sum in other orders or round otherwise (measured: five SGD steps of a small Conv3d net
@@ -14,7 +17,7 @@ library                what picks the kernel                       cap
 =====================  ==========================================  ===========================
 ATen (torch's own)     ``ATEN_CPU_CAPABILITY``                     ``avx2``
 oneDNN (conv, BN)      ``ONEDNN_MAX_CPU_ISA``                      ``AVX2``
-MKL (linear, BLAS)     ``MKL_CBWR`` + ``MKL_ENABLE_INSTRUCTIONS``  ``AVX2`` (CNR branch)
+MKL (linear, BLAS)     ``MKL_CBWR`` + ``MKL_ENABLE_INSTRUCTIONS``  ``COMPATIBLE`` + ``AVX2``
 NumPy's ufuncs         ``NPY_DISABLE_CPU_FEATURES``                AVX-512 targets off
 NumPy's OpenBLAS       ``OPENBLAS_CORETYPE``                       ``Haswell``
 OpenCV (Farneback)     ``OPENCV_CPU_DISABLE``                      AVX-512 off
@@ -102,7 +105,9 @@ def _numpy_avx512_targets() -> str:
 
 def kernel_caps() -> dict[str, str]:
     """The environment variables of the mode (the FFmpeg cap and the threads are set in code)."""
-    return {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2",
+    # MKL_CBWR=COMPATIBLE, not AVX2: the same linear-layer bits on Intel and AMD (kernelprobe;
+    # no measurable cost, the linear layers are a sliver of a step: docs/reproducibility.md).
+    return {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE",
             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OPENBLAS_CORETYPE": "Haswell",
             "NPY_DISABLE_CPU_FEATURES": _numpy_avx512_targets(),
             "OPENCV_CPU_DISABLE": "AVX512-SKX"}

@@ -4,11 +4,15 @@ be compared op by op (docs/reproducibility.md, "Across CPU vendors").
 
 Each configuration runs in its own process (MKL reads ``MKL_CBWR`` once, when it starts):
 
-* ``mode``: the CPU reproducibility mode as `import imrnet` sets it;
-* ``no-onednn``: the same with torch's oneDNN (mkldnn) path off: ATen's own convolutions;
-* ``mkl-compatible``: the mode with ``MKL_CBWR=COMPATIBLE`` (MKL's branch for identical
-  results on Intel and compatible processors);
-* ``neutral``: both.
+* ``mode``: the CPU reproducibility mode as `import imrnet` sets it (``MKL_CBWR=COMPATIBLE``,
+  MKL's branch for identical results on Intel and compatible processors, since 2026-12-08);
+* ``mkl-avx2``: the mode with ``MKL_CBWR=AVX2``, the mode's MKL branch before (Intel's
+  promise for Intel processors; an AMD EPYC's linear layer differed under it);
+* ``no-onednn``: the mode with torch's oneDNN (mkldnn) path off: ATen's own convolutions;
+* ``channels-last-stem``: the mode with the 3D stems' conv1 on a channels-last input (what
+  `imrnet.models.resnet3d.Stem3d` did before 2026-12-08; oneDNN's brgemm convolution then,
+  whose blocking follows the caches it detects). Its ``imrnet_sgd_step`` on two vendors' CPUs
+  says whether that speed-up could come back.
 
 For each, the SHA-256 (first 12 hex digits) of the outputs and gradients of: a Conv3d, a
 Conv2d, a Linear layer (MKL's GEMM), a BatchNorm3d in training mode, cross-entropy, and one
@@ -23,9 +27,8 @@ import os
 import subprocess
 import sys
 
-CONFIGS = {"mode": {}, "no-onednn": {"onednn": False},
-           "mkl-compatible": {"MKL_CBWR": "COMPATIBLE"},
-           "neutral": {"onednn": False, "MKL_CBWR": "COMPATIBLE"}}
+CONFIGS = {"mode": {}, "mkl-avx2": {"MKL_CBWR": "AVX2"}, "no-onednn": {"onednn": False},
+           "channels-last-stem": {"channels_last_stem": True}}
 
 
 def _h(*tensors) -> str:
@@ -35,17 +38,28 @@ def _h(*tensors) -> str:
     return d.hexdigest()[:12]
 
 
-def probe(onednn: bool = True) -> dict:
+def probe(onednn: bool = True, channels_last_stem: bool = False) -> dict:
     """{op: hash} in this process (the caller sets the environment first); torch's oneDNN
-    switch is put back as it was."""
+    switch and the stem's forward are put back as they were."""
     import torch
 
-    before = torch.backends.mkldnn.enabled
+    from imrnet.models import resnet3d
+
+    before, forward = torch.backends.mkldnn.enabled, resnet3d.Stem3d.forward
     torch.backends.mkldnn.enabled = onednn
+    if channels_last_stem:
+        resnet3d.Stem3d.forward = _channels_last_stem
     try:
         return _probe()
     finally:
-        torch.backends.mkldnn.enabled = before
+        torch.backends.mkldnn.enabled, resnet3d.Stem3d.forward = before, forward
+
+
+def _channels_last_stem(self, x):
+    import torch
+
+    return torch.nn.Sequential.forward(
+        self, x.contiguous(memory_format=torch.channels_last_3d)).contiguous()
 
 
 def _probe() -> dict:
@@ -111,7 +125,8 @@ def main() -> int:
     for name, cfg in CONFIGS.items():
         env = {**os.environ, **{k: v for k, v in cfg.items() if k.isupper()}}
         env["IMRNET_KERNELPROBE_MKL_CBWR"] = cfg.get("MKL_CBWR", "")
-        r = subprocess.run([sys.executable, "-c", _CHILD, "1" if cfg.get("onednn", True) else "0"],
+        r = subprocess.run([sys.executable, "-c", _CHILD, "1" if cfg.get("onednn", True) else "0",
+                            "1" if cfg.get("channels_last_stem") else "0"],
                            capture_output=True, text=True, env=env, timeout=600)
         if r.returncode:
             print(f"kernelprobe {name}: failed ({r.stderr.strip()[-300:]})", file=sys.stderr)
@@ -121,8 +136,8 @@ def main() -> int:
     return 0
 
 
-# The child sets MKL_CBWR after `import imrnet` (which sets the mode's AVX2) and before MKL
-# computes anything, so the COMPATIBLE configurations really run that branch.
+# The child sets MKL_CBWR after `import imrnet` (which sets the mode's COMPATIBLE) and before
+# MKL computes anything, so the AVX2 configuration really runs that branch.
 _CHILD = """
 import os, sys, json
 import imrnet
@@ -130,5 +145,5 @@ cbwr = os.environ.get("IMRNET_KERNELPROBE_MKL_CBWR")
 if cbwr:
     os.environ["MKL_CBWR"] = cbwr
 from repro.kernelprobe import probe
-print(json.dumps(probe(onednn=sys.argv[1] == "1")))
+print(json.dumps(probe(onednn=sys.argv[1] == "1", channels_last_stem=sys.argv[2] == "1")))
 """

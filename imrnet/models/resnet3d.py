@@ -115,7 +115,14 @@ class Bottleneck3d(nn.Module):
 
 
 class Stem3d(nn.Sequential):
-    """conv1 (kernel from `CONV1_KERNEL`, stride (1, 2, 2)), BN, ReLU, 1x3x3 max-pool /2."""
+    """conv1 (kernel from `CONV1_KERNEL`, stride (1, 2, 2)), BN, ReLU, 1x3x3 max-pool /2.
+
+    conv1 reads its input as it comes (NCDHW), not channels-last, although channels-last is
+    ~12% faster for an IMRNet training step: on a channels-last input oneDNN runs its brgemm
+    convolution (``brg_conv_fwd``), whose blocking follows the caches it detects, and an AMD
+    EPYC and an Intel Xeon then train to other bits (docs/reproducibility.md, "Across CPU
+    vendors"; `tests/bench/test_model_bench.py::test_channels_last_stem_given_up` measures
+    what it would save)."""
 
     def __init__(self, cin: int, width: int, kernel: Sequence[int]):
         t, h, w = kernel
@@ -124,15 +131,6 @@ class Stem3d(nn.Sequential):
                       bias=False),
             nn.BatchNorm3d(width), nn.ReLU(inplace=True),
             nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # conv1 reads its input channels-last: oneDNN's kernels for a few input channels (2-3)
-        # and a large kernel are 2.5x faster that way, its weight gradient most of all (the M/R
-        # stems were ~45% of an IMRNet training step at the decisive profile's widths;
-        # docs/throughput.md, "The training step"). Same operation, another summation order:
-        # deterministic on any machine of the reproducibility mode. The stem's output comes
-        # back contiguous, so every later layer sees what it saw before.
-        return super().forward(x.contiguous(memory_format=torch.channels_last_3d)).contiguous()
 
 
 def stage_widths(depth: int, width: int) -> tuple[list[int], list[int]]:

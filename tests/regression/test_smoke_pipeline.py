@@ -12,6 +12,7 @@ import json
 import math
 import os
 import subprocess
+import warnings
 
 import pytest
 
@@ -151,9 +152,14 @@ def test_numbers_match_the_pins(smoke_workspace):
     how = ("exactly (this machine runs the accepting machine's kernels)" if exact else
            f"within the cross-vendor spread (repro.pins.CROSS_KERNEL): the pins were accepted on "
            f"{pinned.get('accepted_on')} (kernels {pinned.get('kernels')}), this machine is "
-           f"{here['cpu']} (kernels {here['kernels']}), and the mode does not make CPU vendors "
-           "agree (docs/reproducibility.md)")
+           f"{here['cpu']} (kernels {here['kernels']}); the mode is meant to give both the same "
+           "bits but that is not yet verified end to end on two vendors (docs/reproducibility.md)")
     print(f"smoke numbers compared {how}")
+    if not exact:  # what another CPU's log should tell (a warning: make test's summary shows it)
+        off = compare(pinned, measured, exact=True)
+        warnings.warn(f"smoke pins on another CPU ({here['cpu']}, accepted on "
+                      f"{pinned.get('accepted_on')}): {len(off)} number(s) not bit-identical"
+                      + "".join(f"; {line}" for line in off[:8]), stacklevel=1)
     assert not bad, ("smoke numbers moved (IMRNET_ACCEPT=1 make test accepts them), compared "
                      f"{how}:\n" + "\n".join(bad))
 
