@@ -1,10 +1,10 @@
 """The reproducibility mode for CPU runs: the same params give the same bits whatever ISA
-extensions an x86-64 machine with AVX2 has or is asked to use, and on an Intel Xeon and an AMD
-EPYC alike: MKL runs its COMPATIBLE branch (its AVX2 branch is Intel's promise for Intel
-processors and gave an AMD EPYC other linear-layer bits), and no convolution is handed a
-channels-last input (oneDNN's brgemm kernels for it follow the caches they detect). Measured
-op by op on both vendors with `python -m repro kernelprobe`; docs/reproducibility.md, "Across
-CPU vendors", says what was and was not verified end to end.
+extensions an x86-64 machine with AVX2 has or is asked to use (measured on one CPU family),
+and it is meant to give them across CPU vendors too: MKL runs its COMPATIBLE branch (its AVX2
+branch is Intel's promise for Intel processors and gave an AMD EPYC other linear-layer bits),
+and the stems hand no convolution a channels-last input. Every kernel `python -m repro
+kernelprobe` hashes gives an Intel Xeon the AMD EPYC's bits under these settings; a whole
+pipeline has not been compared on both (docs/reproducibility.md, "Across CPU vendors").
 
 Every numerical library the project uses picks its kernels by the CPU it finds, and those
 kernels sum in other orders or round otherwise (measured: five SGD steps of a small Conv3d net

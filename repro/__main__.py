@@ -10,8 +10,9 @@ claims.md, index.html) from the existing run metrics, without training (`pipelin
 ``python -m repro crosscheck [--isa avx512] [--native]``: the smoke pipeline in a scratch copy
 under other kernel settings, and which pinned numbers move (`repro.crosscheck`).
 
-``python -m repro kernelprobe``: a hash per training kernel under the mode and the
-vendor-neutral alternatives, to compare two machines op by op (`repro.kernelprobe`).
+``python -m repro kernelprobe``: a hash per training kernel under the mode and three
+alternatives (MKL AVX2, oneDNN off, channels-last stem), to compare two machines op by op
+(`repro.kernelprobe`).
 
 ``python -m repro readme [--check]``: the README's claims tables and report tables, regenerated
 from ``reports/<profile>/claims.md`` and ``tables/`` (`repro.readme`; exit 1 with --check when
@@ -41,8 +42,8 @@ def main(argv=None) -> int:
     c.add_argument("--isa", choices=("avx512", "avx2"), default="avx512")
     c.add_argument("--native", action="store_true", help="with the reproducibility mode off")
     c.add_argument("--workdir", help="a new folder for the scratch copy (default: a temporary one)")
-    sub.add_parser("kernelprobe", help="a hash per training kernel, under the mode and the "
-                   "vendor-neutral alternatives, to compare two machines op by op")
+    sub.add_parser("kernelprobe", help="a hash per training kernel, under the mode and three "
+                   "alternatives, to compare two machines op by op")
     rd = sub.add_parser("readme", help="regenerate the README's claims tables and report "
                         "tables from the reports")
     rd.add_argument("--check", action="store_true", help="only compare (exit 1: stale)")

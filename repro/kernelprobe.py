@@ -1,6 +1,7 @@
 """``python -m repro kernelprobe``: a hash of each kernel the training path uses, under the
-reproducibility mode and under the vendor-neutral alternatives, so two machines' outputs can
-be compared op by op (docs/reproducibility.md, "Across CPU vendors").
+reproducibility mode and three alternatives (MKL's AVX2 branch, oneDNN off, a channels-last
+stem), so two machines' outputs can be compared op by op (docs/reproducibility.md, "Across
+CPU vendors").
 
 Each configuration runs in its own process (MKL reads ``MKL_CBWR`` once, when it starts):
 
@@ -45,17 +46,22 @@ def probe(onednn: bool = True, channels_last_stem: bool = False) -> dict:
 
     from imrnet.models import resnet3d
 
-    before, forward = torch.backends.mkldnn.enabled, resnet3d.Stem3d.forward
+    from unittest import mock
+
+    before = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = onednn
-    if channels_last_stem:
-        resnet3d.Stem3d.forward = _channels_last_stem
     try:
+        if channels_last_stem:
+            with mock.patch.object(resnet3d.Stem3d, "forward", channels_last_stem_forward):
+                return _probe()
         return _probe()
     finally:
-        torch.backends.mkldnn.enabled, resnet3d.Stem3d.forward = before, forward
+        torch.backends.mkldnn.enabled = before
 
 
-def _channels_last_stem(self, x):
+def channels_last_stem_forward(self, x):
+    """`Stem3d.forward` as it was from b541a62 to 2026-12-08: conv1 on a channels-last input,
+    the output back contiguous (the probe's and the stem benchmark's alternative)."""
     import torch
 
     return torch.nn.Sequential.forward(

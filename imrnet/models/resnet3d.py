@@ -117,12 +117,13 @@ class Bottleneck3d(nn.Module):
 class Stem3d(nn.Sequential):
     """conv1 (kernel from `CONV1_KERNEL`, stride (1, 2, 2)), BN, ReLU, 1x3x3 max-pool /2.
 
-    conv1 reads its input as it comes (NCDHW), not channels-last, although channels-last is
-    ~12% faster for an IMRNet training step: on a channels-last input oneDNN runs its brgemm
-    convolution (``brg_conv_fwd``), whose blocking follows the caches it detects, and an AMD
-    EPYC and an Intel Xeon then train to other bits (docs/reproducibility.md, "Across CPU
-    vendors"; `tests/bench/test_model_bench.py::test_channels_last_stem_given_up` measures
-    what it would save)."""
+    conv1 reads its input as it comes (NCDHW), not channels-last, although channels-last made
+    an IMRNet training step x1.12 faster at the decisive profile's shape on an Intel Xeon
+    (x1.03-1.30 by shape on an AMD EPYC): on a channels-last input oneDNN runs its brgemm
+    convolution (``brg_conv_fwd``), which sizes its blocks from the caches it detects, and
+    with it the Intel-vs-AMD gap of the smoke pretraining losses grew from 1e-7 to 1e-3
+    (docs/reproducibility.md, "Across CPU vendors"; its own hash on AMD is not yet measured).
+    `tests/bench/test_model_bench.py::test_channels_last_stem_given_up` measures the cost."""
 
     def __init__(self, cin: int, width: int, kernel: Sequence[int]):
         t, h, w = kernel

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from imrnet.models import build_imrnet
+from repro.kernelprobe import channels_last_stem_forward
 
 from tests.bench.timing import interleaved_times, medians
 
@@ -83,11 +84,6 @@ STEM_CONFIGS = [  # (i_width, p_min_width, T, P-frames per GOP): default profile
     (16, 1, 3, 5), (16, 4, 3, 5)]
 
 
-def _channels_last_stem(self, x):  # what the stems did in b541a62..this: conv1 on channels-last
-    return torch.nn.Sequential.forward(
-        self, x.contiguous(memory_format=torch.channels_last_3d)).contiguous()
-
-
 @pytest.mark.parametrize("i_width,p_min_width,t,p", STEM_CONFIGS)
 def test_channels_last_stem_given_up(benchmark, monkeypatch, i_width, p_min_width, t, p):
     """What vendor-neutral bits cost at the stems: `Stem3d` reads its input NCDHW, because on a
@@ -115,7 +111,7 @@ def test_channels_last_stem_given_up(benchmark, monkeypatch, i_width, p_min_widt
         def step():
             with monkeypatch.context() as mp:
                 if channels_last:
-                    mp.setattr(resnet3d.Stem3d, "forward", _channels_last_stem)
+                    mp.setattr(resnet3d.Stem3d, "forward", channels_last_stem_forward)
                 loss = torch.nn.functional.cross_entropy(net(*x)["logits"], y)
                 opt.zero_grad()
                 loss.backward()

@@ -29,9 +29,9 @@ def test_the_fingerprint_is_stable_in_one_process_and_names_the_kernels():
 def test_the_channels_last_stem_column_moves_the_imrnet_step_alone_and_is_put_back():
     from imrnet.models import resnet3d
 
-    forward = resnet3d.Stem3d.forward
+    had = "forward" in vars(resnet3d.Stem3d)
     a, cl = probe(), probe(channels_last_stem=True)
-    assert resnet3d.Stem3d.forward is forward  # put back
+    assert ("forward" in vars(resnet3d.Stem3d)) == had  # put back as it was
     assert cl["imrnet_sgd_step"] != a["imrnet_sgd_step"]  # another kernel (oneDNN's brgemm)
     assert {k: v for k, v in cl.items() if k != "imrnet_sgd_step"} == \
         {k: v for k, v in a.items() if k != "imrnet_sgd_step"}

@@ -69,3 +69,19 @@ def test_the_kernel_check_needs_the_same_cpu_and_fingerprint():
     assert not same_kernels({"accepted_on": "AMD EPYC", "kernels": "abd"}, here)
     assert not same_kernels({"accepted_on": "Intel Xeon", "kernels": "abc"}, here)
     assert same_kernels({"accepted_on": "AMD EPYC"}, here)  # pins from before the fingerprint
+
+
+def test_exact_misses_counts_pinned_numbers_only():
+    """The warning on another CPU says how many of how many pinned numbers differ at all: a
+    run missing from the measurement or a mode refusal is not a number."""
+    from repro.pins import exact_misses
+
+    pins = _pins()
+    same = _pins()
+    assert exact_misses(pins, same) == ([], 4 + 4 + 1)  # a profile row counts once
+    moved = _pins(finetune={"run": {**pins["finetune"]["run"], "train_loss": 7.3700001}},
+                  modes={"finetune/run": "native"})
+    off, total = exact_misses(pins, moved)
+    assert total == 9 and off == ["finetune/run train_loss: 7.3700001, pinned 7.37"]
+    gone = _pins(pretrain={})
+    assert exact_misses(pins, gone) == ([], 5)
